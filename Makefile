@@ -1,0 +1,55 @@
+# tracesync — `make demo` runs the main job on embedded defaults, `make test` runs every test.
+# Both set up everything they need on a fresh machine: the virtualenv, the Kafka and registry
+# jars (from Maven Central) and PostgreSQL (from Debian's packages).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv deps jars postgres lint typecheck test test-unit demo bench clean
+
+help:
+	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
+	@echo "make test   - set up and run lint, type checks and all test tiers"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+jars: venv
+	$(BIN)/tracesync kafka fetch
+	$(BIN)/tracesync registry fetch
+
+postgres:
+	bash deploy/postgres/setup.sh
+
+deps: venv jars postgres
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+test-unit: venv
+	$(BIN)/pytest tests/unit -q
+
+test: deps lint typecheck
+	$(BIN)/pytest -q
+
+demo: venv jars
+	$(BIN)/tracesync demo
+
+bench: venv jars
+	$(BIN)/tracesync bench
+
+clean:
+	-$(BIN)/tracesync kafka down --all
+	-$(BIN)/tracesync registry down
+	rm -rf var

@@ -1,0 +1,1 @@
+"""Sinks: write trace chains to the trace store and to target systems."""

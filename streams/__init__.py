@@ -1,0 +1,1 @@
+"""Stream processing: merge every source system's events into one trace chain per batch."""

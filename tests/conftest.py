@@ -1,0 +1,15 @@
+"""Test tiers share these fixtures; infrastructure fixtures live in tests/fixtures/ (one module each).
+
+Infrastructure (broker, registry, PostgreSQL) is started once per session by those fixtures; when it
+cannot start, the tests that need it fail with the reason. Nothing is skipped for missing infrastructure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}"
+    for p in (Path(__file__).parent / "fixtures").glob("*.py")
+    if p.stem != "__init__"
+)

@@ -7,6 +7,7 @@ Values come from defaults, then ``TRACESYNC_*`` environment variables (nested wi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,36 @@ class StoreSettings(BaseModel):
     url: SecretStr | None = None
 
 
+class ProducerSettings(BaseModel):
+    """How the shared confluent-kafka producer batches, compresses and waits for the broker."""
+
+    linger_ms: int = Field(default=5, ge=0, description="wait this long to fill a batch")
+    compression: Literal["lz4", "zstd", "gzip", "snappy", "none"] = "lz4"
+    batch_size: int = Field(default=1_000_000, gt=0, description="max bytes of one batch")
+    delivery_timeout_ms: int = Field(
+        default=30_000, gt=0, description="give up on a record not acknowledged by then"
+    )
+    flush_timeout_s: float = Field(default=15.0, ge=0, description="wait on shutdown")
+
+
+def _dev_api_keys() -> dict[str, SecretStr]:
+    systems = ("MES", "ERP", "WMS", "QMS")
+    return {system: SecretStr(f"dev-{system.lower()}-key") for system in systems}
+
+
+class IngestSettings(BaseModel):
+    """The ingest edge: REST API keys (one per source system) and request limits."""
+
+    api_keys: dict[str, SecretStr] = Field(
+        default_factory=_dev_api_keys,
+        description="source system -> API key; the dev defaults are for the demo only",
+    )
+    host: str = "127.0.0.1"
+    port: int = 18080
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_batch_events: int = Field(default=1000, gt=0)
+
+
 class Settings(BaseSettings):
     """All of tracesync's settings."""
 
@@ -68,6 +99,8 @@ class Settings(BaseSettings):
     registry: RegistrySettings = RegistrySettings()
     postgres: PostgresSettings = PostgresSettings()
     store: StoreSettings = StoreSettings()
+    producer: ProducerSettings = ProducerSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @property
     def store_url(self) -> str:

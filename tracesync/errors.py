@@ -7,6 +7,7 @@ wrapped with ``raise ... from exc`` so the original cause stays visible.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -70,6 +71,26 @@ class SerializationError(RecordError):
 
 class ValidationError(RecordError):
     """A record is well-formed but breaks a rule of its schema or of the domain."""
+
+
+class InvalidFieldsError(ValidationError):
+    """A record has one or more bad fields; ``errors`` lists every (field path, reason)."""
+
+    def __init__(
+        self,
+        errors: Sequence[tuple[str, str]],
+        *,
+        batch_code: str | None = None,
+        origin: RecordOrigin | None = None,
+    ) -> None:
+        self.errors: list[tuple[str, str]] = list(errors)
+        listed = "; ".join(f"{field}: {reason}" for field, reason in self.errors)
+        super().__init__(
+            f"{len(self.errors)} invalid field(s): {listed}",
+            field=self.errors[0][0] if self.errors else None,
+            batch_code=batch_code,
+            origin=origin,
+        )
 
 
 class DeliveryError(TracesyncError):

@@ -4,4 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.kafka import kafka
+
 COMMANDS: list[click.Command] = []
+COMMANDS.append(kafka)

@@ -361,11 +361,18 @@ class KafkaNode:
         return True
 
     def pids(self) -> list[int]:
-        """Live java processes of this node, found by its server.properties path."""
-        return pids_running(str(self.spec.properties_path.resolve()))
+        """Live java processes of this node, found by its server.properties path.
+
+        A child we just forked still shows Python's command line until it execs java, so our
+        own live child counts too.
+        """
+        found = set(pids_running(str(self.spec.properties_path.resolve())))
+        self._reap()
+        if self._process is not None:
+            found.add(self._process.pid)
+        return sorted(found)
 
     def pid(self) -> int | None:
-        self._reap()
         pids = self.pids()
         return pids[0] if pids else None
 

@@ -6,6 +6,7 @@ Values come from defaults, then ``TRACESYNC_*`` environment variables (nested wi
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -86,6 +87,26 @@ class IngestSettings(BaseModel):
     max_batch_events: int = Field(default=1000, gt=0)
 
 
+class WorkerSettings(BaseModel):
+    """The stream worker (faust): identity, state store, buffering and the domain rules."""
+
+    app_id: str = "tracesync-worker"
+    store: str = Field(
+        default="rocksdb://", description="faust table store: rocksdb:// or memory://"
+    )
+    replication_factor: int = Field(default=1, ge=1, description="of the worker's internal topics")
+    take_max: int = Field(default=1000, gt=0, description="records merged per buffer at most")
+    take_within_s: float = Field(default=0.05, gt=0, description="wait this long to fill a buffer")
+    cache_size: int = Field(default=2048, ge=0, description="chains kept decoded in memory")
+    tolerance: Decimal = Field(
+        default=Decimal("0.005"), ge=0, description="relative, MES vs WMS/ERP"
+    )
+    settle_s: float = Field(default=30.0, ge=0, description="wait this long for a missing side")
+    settle_check_s: float = Field(
+        default=1.0, gt=0, description="how often overdue sides are looked for"
+    )
+
+
 class Settings(BaseSettings):
     """All of tracesync's settings."""
 
@@ -95,12 +116,15 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path("var"), description="runtime state: data, logs, caches")
     plant: str = "PLANT-01"
+    topic_prefix: str = Field(default="", description="prepended to every topic name (tests)")
+    source_partitions: int = Field(default=6, gt=0, description="of each co-partitioned topic")
     kafka: KafkaSettings = KafkaSettings()
     registry: RegistrySettings = RegistrySettings()
     postgres: PostgresSettings = PostgresSettings()
     store: StoreSettings = StoreSettings()
     producer: ProducerSettings = ProducerSettings()
     ingest: IngestSettings = IngestSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @property
     def store_url(self) -> str:

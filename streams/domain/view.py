@@ -237,6 +237,10 @@ def _production(grouped: Mapping[str, list[Event]]) -> Production:
     return Production(**fields)
 
 
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 def _latest(events: Iterable[Event]) -> Event | None:
     """The latest of several records of one kind (e.g. a batch started twice): by time, then id."""
     return max(events, key=lambda e: (e.occurred_at, e.source_seq, e.event_id), default=None)

@@ -1,0 +1,69 @@
+"""Avro records the worker publishes: a chain view as ``TraceChain``, an alert as ``Alert``.
+
+The shapes follow ``avro/TraceChain.avsc`` and ``avro/Alert.avsc`` field for field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from streams.domain.alerts import Alert
+from streams.domain.view import ChainView
+
+
+def _locations(pairs: tuple[tuple[str, Decimal], ...]) -> list[dict[str, Any]]:
+    return [{"location": loc, "quantity": qty} for loc, qty in pairs]
+
+
+def chain_record(view: ChainView) -> dict[str, Any]:
+    """The ``TraceChain`` record of a view."""
+    production = asdict(view.production)
+    production["operators"] = list(view.production.operators)
+    production["equipment"] = list(view.production.equipment)
+    production["trace_codes"] = list(view.production.trace_codes)
+    rec = view.reconciliation
+    return {
+        "batch_code": view.batch_code,
+        "version": view.version,
+        "plant": view.plant,
+        "production": production,
+        "parameters": [asdict(p) | {"out_of_limit": p.out_of_limit} for p in view.parameters],
+        "consumptions": [asdict(c) for c in view.consumptions],
+        "inspections": [
+            asdict(i) | {"failed_characteristics": list(i.failed_characteristics)}
+            for i in view.inspections
+        ],
+        "holds": [asdict(h) for h in view.holds],
+        "warehouse": {
+            "received_quantity": view.warehouse.received_quantity,
+            "issued_quantity": view.warehouse.issued_quantity,
+            "stock": _locations(view.warehouse.stock_by_location),
+            "last_counts": _locations(view.warehouse.last_counts),
+        },
+        "material_receipt": asdict(view.material_receipt) if view.material_receipt else None,
+        "erp_received_quantity": view.erp_received_quantity,
+        "production_cost": view.production_cost,
+        "cost_currency": view.cost_currency,
+        "shipments": [asdict(s) for s in view.shipments],
+        "complaints": [asdict(c) for c in view.complaints],
+        "reconciliation": {
+            "status": rec.status,
+            "mes_quantity": rec.mes_quantity,
+            "wms_quantity": rec.wms_quantity,
+            "erp_quantity": rec.erp_quantity,
+            "wms_delta": rec.wms_delta,
+            "erp_delta": rec.erp_delta,
+            "missing": list(rec.missing),
+        },
+        "sources": list(view.sources),
+        "event_count": view.event_count,
+        "first_event_at": view.first_event_at,
+        "last_event_at": view.last_event_at,
+    }
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """The ``Alert`` record of an alert."""
+    return asdict(alert)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 
 COMMANDS: list[click.Command] = []
 COMMANDS.append(kafka)
+COMMANDS.append(ingest)

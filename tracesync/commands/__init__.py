@@ -6,7 +6,9 @@ import click
 
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
+from tracesync.commands.registry import registry
 
 COMMANDS: list[click.Command] = []
 COMMANDS.append(kafka)
 COMMANDS.append(ingest)
+COMMANDS.append(registry)

@@ -1,0 +1,55 @@
+"""``tracesync schemas``: check the Avro contract for backward compatibility, release, show."""
+
+from __future__ import annotations
+
+import click
+
+from tracesync import schema_compat
+from tracesync.errors import TracesyncError
+from tracesync.schemas import ENVELOPE, current, released_versions
+
+
+@click.group("schemas")
+def schemas() -> None:
+    """The Avro event contract in avro/ and its released versions in avro/released/."""
+
+
+@schemas.command("check")
+def check() -> None:
+    """Fail (exit 1) when the current schemas cannot read data of a released version."""
+    try:
+        versions = released_versions()
+        problems = schema_compat.check_backward(current(), versions)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in problems:
+        click.echo(f"INCOMPATIBLE {problem.describe()}", err=True)
+    if problems:
+        raise SystemExit(1)
+    numbers = ", ".join(f"v{v.number}" for v in versions) or "none"
+    click.echo(f"backward compatible with released versions: {numbers}")
+
+
+@schemas.command("release")
+def release() -> None:
+    """Copy the current schemas to avro/released/v<n+1>/ (refused when they are incompatible)."""
+    try:
+        number = schema_compat.release()
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if number is None:
+        click.echo("nothing to release: the current schemas equal the latest released version")
+    else:
+        click.echo(f"released v{number}")
+
+
+@schemas.command("show")
+@click.argument("name", default=ENVELOPE)
+def show(name: str) -> None:
+    """Print the expanded canonical JSON of a type (default: Envelope) and its fingerprint."""
+    try:
+        schema_set = current()
+        click.echo(schema_set.canonical_json(name))
+        click.echo(f"# CRC-64-AVRO fingerprint: {schema_set.fingerprint(name).hex()}", err=True)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc

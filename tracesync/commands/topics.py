@@ -1,0 +1,62 @@
+"""``tracesync topics``: list the topic catalog and apply it to the broker."""
+
+from __future__ import annotations
+
+import click
+from confluent_kafka.admin import AdminClient
+
+from tracesync.cli import settings_from
+from tracesync.errors import TracesyncError
+from tracesync.topics import TopicCatalog, apply, read_state
+
+
+@click.group("topics")
+def topics() -> None:
+    """The pipeline's topics (source, chain, alerts, receipts, dead letters)."""
+
+
+@topics.command("list")
+@click.option("--broker/--no-broker", default=True, help="Also show what the broker has.")
+@click.pass_context
+def list_topics(ctx: click.Context, broker: bool) -> None:
+    """Print the catalog; with the broker's partition count and cleanup policy when it answers."""
+    settings = settings_from(ctx)
+    catalog = TopicCatalog.from_settings(settings)
+    state = {}
+    if broker:
+        admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        try:
+            state = read_state(admin, catalog, timeout_s=10.0)
+        except TracesyncError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for spec in catalog:
+        retention = "-" if spec.retention_ms is None else f"{spec.retention_ms // 3_600_000}h"
+        line = (
+            f"{spec.name:<32} {spec.role.value:<9} partitions={spec.partitions:<3} "
+            f"key={spec.key:<13} cleanup={spec.cleanup_policy:<8} retention={retention}"
+        )
+        if broker:
+            found = state.get(spec.name)
+            line += (
+                "  broker: missing"
+                if found is None
+                else f"  broker: {found.partitions} partitions, {found.cleanup_policy}"
+            )
+        click.echo(line)
+
+
+@topics.command("apply")
+@click.pass_context
+def apply_topics(ctx: click.Context) -> None:
+    """Create missing topics and verify existing ones (idempotent); exit 1 on a broken layout."""
+    settings = settings_from(ctx)
+    catalog = TopicCatalog.from_settings(settings)
+    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    try:
+        result = apply(admin, catalog)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name in result.created:
+        click.echo(f"created  {name}")
+    for name in result.verified:
+        click.echo(f"verified {name}")

@@ -7,8 +7,12 @@ import click
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
+from tracesync.commands.schemas import schemas
+from tracesync.commands.topics import topics
 
 COMMANDS: list[click.Command] = []
 COMMANDS.append(kafka)
 COMMANDS.append(ingest)
 COMMANDS.append(registry)
+COMMANDS.append(schemas)
+COMMANDS.append(topics)

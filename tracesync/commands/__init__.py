@@ -8,6 +8,7 @@ from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
 from tracesync.commands.schemas import schemas
+from tracesync.commands.simulate import simulate
 from tracesync.commands.topics import topics
 
 COMMANDS: list[click.Command] = []
@@ -16,3 +17,4 @@ COMMANDS.append(ingest)
 COMMANDS.append(registry)
 COMMANDS.append(schemas)
 COMMANDS.append(topics)
+COMMANDS.append(simulate)

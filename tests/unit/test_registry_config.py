@@ -38,6 +38,7 @@ def test_java_command_binds_loopback_port_heap_and_file_database():
     properties = _properties(command)
 
     assert "-Xmx300m" in command
+    assert f"-XX:ArchiveClassesAtExit={layout.class_archive}" in command  # no archive there yet
     assert command[-2:] == ["-jar", f"/cache/registry/{infra.RUNNER_JAR}"]
     assert properties["quarkus.http.host"] == "127.0.0.1"
     assert properties["quarkus.http.port"] == "28999"

@@ -30,7 +30,7 @@ POM = Path(__file__).resolve().parents[2] / "deploy" / "registry" / "pom.xml"
 RUNNER_JAR = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
 _COMPLETE_MARKER = ".complete"
 _FETCH_TIMEOUT_S = 1800.0  # ~109 MB from Maven Central on a slow line
-_STOP_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 60.0  # the first clean stop also writes the class-data archive
 _KILL_TIMEOUT_S = 10.0
 _PROBE_TIMEOUT_S = 2.0
 _LOG_TAIL_LINES = 40
@@ -61,6 +61,10 @@ class RegistryLayout:
     @property
     def tmp_dir(self) -> Path:
         return self.root / "tmp"
+
+    @property
+    def class_archive(self) -> Path:
+        return self.root / "classes.jsa"
 
     @property
     def jdbc_url(self) -> str:
@@ -143,14 +147,27 @@ def java_command(settings: Settings, dist: Path, layout: RegistryLayout) -> list
     return [
         _java(),
         f"-Xmx{reg.heap}",
+        "-Xms32m",  # the default initial heap is 1/64 of the machine's memory, far above our need
         # Small heap on a 2-core machine: serial GC and the C1 compiler only start fastest.
         "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1",
         "-XX:+ExitOnOutOfMemoryError",
+        _class_archive_option(layout),
         *(f"-D{key}={value}" for key, value in properties.items()),
         "-jar",
         str(dist / RUNNER_JAR),
     ]
+
+
+def _class_archive_option(layout: RegistryLayout) -> str:
+    """Use the class-data archive (AppCDS) if there is one, else write it at the next clean stop.
+
+    With it, the registry starts about 3x faster on a loaded 2-core machine (measured 4s vs 11-18s).
+    A stale or foreign archive is ignored by the JVM; delete it to have it written again.
+    """
+    if layout.class_archive.is_file():
+        return f"-XX:SharedArchiveFile={layout.class_archive}"
+    return f"-XX:ArchiveClassesAtExit={layout.class_archive}"
 
 
 def start(settings: Settings, cache_root: Path) -> RegistryStatus:

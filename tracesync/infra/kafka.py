@@ -350,6 +350,17 @@ class KafkaNode:
     def is_formatted(self) -> bool:
         return (self.spec.log_dirs / "meta.properties").exists()
 
+    def formatted_cluster_id(self) -> str | None:
+        """The cluster id in the formatted log dir (``meta.properties``), if any."""
+        meta = self.spec.log_dirs / "meta.properties"
+        if not meta.exists():
+            return None
+        for line in meta.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "cluster.id":
+                return value.strip()
+        return None
+
     def format_storage(self, cluster_id: str) -> bool:
         """Format the log dir for ``cluster_id``; returns False when it already was formatted."""
         if self.is_formatted():
@@ -420,8 +431,13 @@ class KafkaNode:
         return InfrastructureError(f"{where}: {reason}\n{self.log_tail()}")
 
     def wait_ready(self, timeout_s: float, expected_brokers: int = 1) -> Any:
-        """Wait until the node answers metadata listing ``expected_brokers`` brokers."""
+        """Wait until the node answers metadata listing ``expected_brokers`` brokers.
+
+        The answer must carry this node's cluster id: a different broker already listening on the
+        port must not pass for this one.
+        """
         deadline = time.monotonic() + timeout_s
+        expected_cluster = self.formatted_cluster_id()
         last_error = "no answer yet"
         while time.monotonic() < deadline:
             if not self.is_running():
@@ -431,9 +447,12 @@ class KafkaNode:
             except KafkaException as exc:
                 last_error = str(exc)
             else:
-                if len(metadata.brokers) >= expected_brokers:
+                if expected_cluster is not None and metadata.cluster_id != expected_cluster:
+                    last_error = f"the port answers for another cluster ({metadata.cluster_id})"
+                elif len(metadata.brokers) >= expected_brokers:
                     return metadata
-                last_error = f"{len(metadata.brokers)}/{expected_brokers} brokers registered"
+                else:
+                    last_error = f"{len(metadata.brokers)}/{expected_brokers} brokers registered"
             time.sleep(0.5)
         raise self.failure(f"not ready after {timeout_s}s ({last_error})")
 
@@ -522,7 +541,8 @@ class KafkaCluster:
         cluster_id = self.cluster_id()
         for node in self.nodes:
             node.write_config()
-            node.format_storage(cluster_id)
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            list(pool.map(lambda node: node.format_storage(cluster_id), self.nodes))
 
     def up(self, timeout_s: float) -> None:
         """Prepare, start every node, wait until each answers with all brokers registered."""

@@ -9,7 +9,10 @@ from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
 from tracesync.commands.schemas import schemas
 from tracesync.commands.simulate import simulate
+from tracesync.commands.sink import sink
+from tracesync.commands.store import store
 from tracesync.commands.topics import topics
+from tracesync.commands.trace import recall_command, trace_command
 
 COMMANDS: list[click.Command] = []
 COMMANDS.append(kafka)
@@ -18,3 +21,7 @@ COMMANDS.append(registry)
 COMMANDS.append(schemas)
 COMMANDS.append(topics)
 COMMANDS.append(simulate)
+COMMANDS.append(sink)
+COMMANDS.append(store)
+COMMANDS.append(trace_command)
+COMMANDS.append(recall_command)

@@ -1,0 +1,100 @@
+"""The trace store on SQLite and PostgreSQL: migrations, version-guarded upsert, child rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select
+
+from sinks import schema
+from sinks.rows import alert_row, chain_rows
+from sinks.store import TraceStore, create_store_engine, migrate, open_store
+from tests.unit.store_plant import T0, chain
+
+
+def _versioned(code: str, version: int) -> dict[str, Any]:
+    """A chain whose content says which version it is (parent lot, stock, product)."""
+    return chain(
+        code,
+        version,
+        product=f"P-v{version}",
+        consumes=[(f"LOT-{code}-v{version}", "RM", str(version))],
+        stock=[(f"WH-v{version}", str(version))],
+    )
+
+
+def _state(store: TraceStore, code: str) -> tuple[int, str, set[str], set[str]]:
+    with store.engine.connect() as conn:
+        version, product = conn.execute(
+            select(schema.batches.c.version, schema.batches.c.product_code).where(
+                schema.batches.c.batch_code == code
+            )
+        ).one()
+        edges = conn.execute(
+            select(schema.genealogy_edges.c.parent_lot).where(
+                schema.genealogy_edges.c.child_code == code
+            )
+        ).scalars()
+        stock = conn.execute(
+            select(schema.stock.c.location).where(schema.stock.c.batch_code == code)
+        ).scalars()
+        return int(version), str(product), set(edges), set(stock)
+
+
+def test_migration_creates_exactly_the_schema_and_runs_twice(store_url: str) -> None:
+    engine = create_store_engine(store_url)
+    migrate(engine)
+    migrate(engine)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+    assert differences == []
+
+
+def test_an_older_version_never_overwrites_a_newer_one_across_writes(store_url: str) -> None:
+    store = open_store(store_url)
+    assert store.write([chain_rows(_versioned("B1", 5))]).written == 1
+    result = store.write([chain_rows(_versioned("B1", 3))])
+    assert (result.written, result.stale) == (0, 1)
+    assert _state(store, "B1") == (5, "P-v5", {"LOT-B1-v5"}, {"WH-v5"})
+    store.write([chain_rows(_versioned("B1", 5))])  # same version again: not newer, no change
+    assert _state(store, "B1") == (5, "P-v5", {"LOT-B1-v5"}, {"WH-v5"})
+    store.write([chain_rows(_versioned("B1", 6))])
+    assert _state(store, "B1") == (6, "P-v6", {"LOT-B1-v6"}, {"WH-v6"})
+
+
+def test_within_one_write_the_highest_version_wins(store_url: str) -> None:
+    store = open_store(store_url)
+    store.write([chain_rows(_versioned("B2", 4))])
+    batch = [chain_rows(_versioned(code, v)) for v in (9, 2, 12, 7) for code in ("B2", "B3")]
+    result = store.write(batch)
+    assert result.written == 2
+    assert _state(store, "B2") == (12, "P-v12", {"LOT-B2-v12"}, {"WH-v12"})
+    assert _state(store, "B3") == (12, "P-v12", {"LOT-B3-v12"}, {"WH-v12"})
+
+
+def test_a_trace_code_claimed_again_moves_to_the_batch_written_last(store_url: str) -> None:
+    store = open_store(store_url)
+    store.write([chain_rows(chain("A", 1, product="X", trace_codes=["TC-1", "TC-2"]))])
+    store.write([chain_rows(chain("B", 1, product="X", trace_codes=["TC-2"]))])
+    with store.engine.connect() as conn:
+        owners = {str(k): str(v) for k, v in conn.execute(select(schema.trace_codes))}
+    assert owners == {"TC-1": "A", "TC-2": "B"}
+
+
+def test_alerts_are_stored_once(store_url: str) -> None:
+    store = open_store(store_url)
+    alert = {
+        "alert_id": "7d1d2b0c-2f4e-4f43-9a55-6c1f1c1e0001",
+        "batch_code": "B1",
+        "kind": "HOLD_PLACED",
+        "subject": "H-1",
+        "message": "hold placed",
+        "origin_code": "B1",
+        "occurred_at": T0,
+    }
+    assert store.write([], [alert_row(alert), alert_row(alert)]).alerts == 1
+    assert store.write([], [alert_row(alert)]).alerts == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.alerts)).scalar() == 1

@@ -125,6 +125,7 @@ class KafkaPublisher:
         self._settings = settings
         self._producer = producer_factory(producer_config(kafka, settings))
         self._stopping = threading.Event()
+        self._unflushed = 0
         self._poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
         self._poller.start()
 
@@ -193,8 +194,10 @@ class KafkaPublisher:
 
     def close(self, timeout_s: float | None = None) -> int:
         """Flush outstanding records (bounded by the timeout) and stop; returns how many remain."""
+        if self._stopping.is_set():  # closed already: flushing again would find nothing to do
+            return self._unflushed
         timeout = self._settings.flush_timeout_s if timeout_s is None else timeout_s
-        remaining = int(self._producer.flush(timeout))
+        remaining = self._unflushed = int(self._producer.flush(timeout))
         self._stopping.set()
         self._poller.join(timeout=_POLL_INTERVAL_S * 20)
         if remaining:

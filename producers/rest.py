@@ -14,7 +14,8 @@ import datetime as dt
 import hmac
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -364,11 +365,25 @@ def _request_body(example: Any, description: str) -> dict[str, Any]:
     }
 
 
-def create_app(settings: Settings, ingest: RestIngest) -> FastAPI:
-    """The FastAPI application; ``ingest`` carries the publisher (tests pass a recorder)."""
+def create_app(
+    settings: Settings, ingest: RestIngest, on_shutdown: Callable[[], object] | None = None
+) -> FastAPI:
+    """The FastAPI application; ``ingest`` carries the publisher (tests pass a recorder).
+
+    ``on_shutdown`` runs when the server stops, after the last request finished (uvicorn
+    re-raises SIGTERM after its graceful shutdown, so code after ``Server.run`` may never run).
+    """
     limits: IngestSettings = settings.ingest
     keys = ApiKeys(limits.api_keys)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tracesync ingest",
         version="1",
         description=(
@@ -507,9 +522,13 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     try:
         serde = EnvelopeSerde.single_object()
         ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
-        app = create_app(settings, ingest)
+        app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
         config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
         uvicorn.Server(config).run()
     finally:
-        remaining = publisher.close()
-        log.info("REST ingest stopped; %d record(s) left unflushed", remaining)
+        _close(publisher)
+
+
+def _close(publisher: KafkaPublisher) -> None:
+    remaining = publisher.close()
+    log.info("REST ingest stopped; producer flushed, %d record(s) left undelivered", remaining)

@@ -351,3 +351,14 @@ def test_openapi_documents_endpoints_key_header_and_errors(client: TestClient) -
     assert "recorded_at" in one["requestBody"]["description"]
     schemes = doc["components"]["securitySchemes"]
     assert any(s.get("name") == "X-API-Key" for s in schemes.values())
+
+
+def test_shutdown_hook_runs_when_the_server_stops(publisher: RecordingPublisher) -> None:
+    closed: list[bool] = []
+    settings = Settings()
+    ingest = RestIngest(publisher, EnvelopeSerde.single_object(), lambda s: "t", "P")
+    app = create_app(settings, ingest, on_shutdown=lambda: closed.append(True))
+    with TestClient(app) as test_client:
+        assert test_client.get("/healthz").status_code == 200
+        assert closed == []
+    assert closed == [True]

@@ -142,6 +142,8 @@ def java_command(settings: Settings, dist: Path, layout: RegistryLayout) -> list
         "apicurio.storage.snapshot.location": str(layout.tmp_dir),
         # Serializers hit the API per new schema only; an access log line per call is just noise.
         "quarkus.http.access-log.enabled": "false",
+        # Apicurio's default pattern prints dates like "2026-11+00-24".
+        "quarkus.log.console.format": "%d{yyyy-MM-dd HH:mm:ss,SSS} %p [%c{3.}] (%t) %m%n",
         "java.io.tmpdir": str(layout.tmp_dir),
     }
     return [

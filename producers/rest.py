@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from producers.base import EnvelopeEncoder, Publisher, SourceAdapter, TopicForSystem
 from producers.core import Acknowledgement, DeliveryFailure, KafkaPublisher
+from producers.rest_openapi import request_body
 from tracesync.errors import InvalidFieldsError, TracesyncError
 from tracesync.schemas import EVENT_TYPES
 from tracesync.serde import EnvelopeSerde
@@ -312,32 +313,6 @@ _API_KEY_HEADER = APIKeyHeader(
     description="API key of one source system; it may publish only that system's events.",
 )
 
-_ENVELOPE_DOC = (
-    "One Envelope (see `avro/Envelope.avsc`) as JSON: `event_type`, `source_ref`, `source_seq`, "
-    "`batch_code` (the Kafka key), `occurred_at` (ISO-8601 with offset, or epoch millis), and "
-    "`payload` (the record named by `event_type`, e.g. `BatchStarted` for `BATCH_STARTED`; "
-    'decimals as strings like `"120.500"`, dates as `YYYY-MM-DD`). The server fills what is '
-    "omitted and it can know: `event_id` (a new UUID4), `recorded_at` (now, UTC), `plant` (the "
-    "configured plant id) and `source_system` (the system of the path)."
-)
-
-_EXAMPLE_EVENT = {
-    "event_type": "BATCH_STARTED",
-    "source_ref": "MES:BS:B-000123",
-    "source_seq": 1,
-    "batch_code": "B-000123",
-    "occurred_at": "2025-01-15T06:02:00Z",
-    "payload": {
-        "order_id": "PO-77",
-        "product_code": "P-100",
-        "line_id": "L1",
-        "shift": "A",
-        "team": "T1",
-        "operators": ["op-1"],
-        "equipment": ["mixer-3"],
-    },
-}
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not JSON."},
     401: {"model": ErrorBody, "description": "Missing or unknown `X-API-Key`."},
@@ -351,18 +326,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "The event breaks the Avro schema; each field named."},
     503: {"model": ErrorBody, "description": "The broker did not acknowledge; safe to retry."},
 }
-
-
-def _request_body(example: Any, description: str) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "description": description,
-            "content": {
-                "application/json": {"schema": {"type": ["object", "array"]}, "example": example}
-            },
-        }
-    }
 
 
 def create_app(
@@ -421,7 +384,7 @@ def create_app(
         responses=_ERRORS,
         summary="Publish one event",
         tags=["ingest"],
-        openapi_extra=_request_body(_EXAMPLE_EVENT, _ENVELOPE_DOC),
+        openapi_extra=request_body(batch=False),
     )
     async def publish_one(
         system: SourceSystem,
@@ -452,14 +415,16 @@ def create_app(
                 "published even when others are rejected.",
             },
             403: {"model": BatchResult, "description": "Every event belongs to another system."},
-            422: {"model": BatchResult, "description": "No event of the batch was valid."},
+            422: {
+                "model": BatchResult,
+                "description": "No event of the batch was valid (an `ErrorBody` instead when the "
+                "body is not a batch at all: not an array, or empty).",
+            },
             503: {"model": BatchResult, "description": "No event was acknowledged by the broker."},
         },
         summary="Publish a batch of events",
         tags=["ingest"],
-        openapi_extra=_request_body(
-            [_EXAMPLE_EVENT], 'A JSON array of events, or `{"events": [...]}`. ' + _ENVELOPE_DOC
-        ),
+        openapi_extra=request_body(batch=True),
     )
     async def publish_batch(
         system: SourceSystem,

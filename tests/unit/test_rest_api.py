@@ -362,3 +362,25 @@ def test_shutdown_hook_runs_when_the_server_stops(publisher: RecordingPublisher)
         assert test_client.get("/healthz").status_code == 200
         assert closed == []
     assert closed == [True]
+
+
+def test_openapi_request_body_is_the_envelope_from_avro(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    body = doc["paths"]["/v1/{system}/events"]["post"]["requestBody"]["content"]["application/json"]
+    schema = body["schema"]
+    assert "batch_code" in schema["required"] and "event_id" not in schema["required"]
+    assert schema["properties"]["batch_code"]["description"]  # the Avro field's doc
+    titles = {branch["title"] for branch in schema["properties"]["payload"]["anyOf"]}
+    assert len(titles) == 16 and {"BatchStarted", "ShipmentDispatched"} <= titles
+
+
+def test_the_documented_example_is_accepted(
+    client: TestClient, publisher: RecordingPublisher
+) -> None:
+    doc = client.get("/openapi.json").json()
+    one = doc["paths"]["/v1/{system}/events"]["post"]["requestBody"]["content"]["application/json"]
+    batch = doc["paths"]["/v1/{system}/events/batch"]["post"]["requestBody"]["content"]
+    assert client.post("/v1/mes/events", json=one["example"], headers=MES_KEY).status_code == 202
+    example = batch["application/json"]["example"]
+    assert client.post("/v1/mes/events/batch", json=example, headers=MES_KEY).status_code == 202
+    assert len(publisher.records) == 2

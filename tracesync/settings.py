@@ -93,6 +93,28 @@ class IngestSettings(BaseModel):
     max_batch_events: int = Field(default=1000, gt=0)
 
 
+class IngestDbSettings(BaseModel):
+    """Database change capture (``tracesync ingest db``): polling and the source databases."""
+
+    poll_interval_s: float = Field(default=1.0, gt=0, description="wait when a source is drained")
+    batch_size: int = Field(default=500, gt=0, description="rows read and published per step")
+    retry_backoff_s: float = Field(default=2.0, gt=0, description="wait after a failed step")
+    source_urls: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="mapping name -> SQLAlchemy URL of its source database (overrides the file)",
+    )
+
+
+class IngestFilesSettings(BaseModel):
+    """File drops (``tracesync ingest files``): how often and how long a file must rest."""
+
+    poll_interval_s: float = Field(default=1.0, gt=0, description="how often the folder is listed")
+    settle_s: float = Field(
+        default=2.0, ge=0, description="size and mtime unchanged this long = file complete"
+    )
+    publish_chunk: int = Field(default=1000, gt=0, description="rows per publish call")
+
+
 class WorkerSettings(BaseModel):
     """The stream worker (faust): identity, state store, buffering and the domain rules."""
 
@@ -130,6 +152,8 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     producer: ProducerSettings = ProducerSettings()
     ingest: IngestSettings = IngestSettings()
+    ingest_db: IngestDbSettings = IngestDbSettings()
+    ingest_files: IngestFilesSettings = IngestFilesSettings()
     worker: WorkerSettings = WorkerSettings()
 
     @property

@@ -1,15 +1,21 @@
 """``tracesync ingest``: bring source-system events into Kafka.
 
 ``ingest api`` serves the REST ingest (:mod:`producers.rest`); other ways in (database change
-capture, file drops) are sub-commands of the same group.
+capture, file drops) are sub-commands of the same group: ``ingest db`` (:mod:`producers.dbpoll`)
+and ``ingest files`` (:mod:`producers.files`).
 """
 
 from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
 
 import click
 
 from producers.rest import run_server
 from tracesync.cli import settings_from
+from tracesync.errors import TracesyncError
 
 
 @click.group("ingest")
@@ -25,3 +31,59 @@ def api(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json."""
     settings = settings_from(ctx)
     run_server(settings, host or settings.ingest.host, port or settings.ingest.port)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM/SIGINT: the adapter finishes its step and stops."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+_MAPPING = click.option(
+    "--mapping",
+    "mappings",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Mapping file (TOML), e.g. deploy/mappings/mes_batches.db.toml; repeatable.",
+)
+_ONCE = click.option("--once", is_flag=True, help="Handle what is there now, then exit.")
+
+
+@ingest.command("db")
+@_MAPPING
+@click.option("--url", default=None, help="SQLAlchemy URL of the source database (one mapping).")
+@_ONCE
+@click.pass_context
+def db(ctx: click.Context, mappings: tuple[Path, ...], url: str | None, once: bool) -> None:
+    """Capture changes of source tables (poll by watermark, or drain an outbox) into Kafka."""
+    from producers.dbpoll import run_db_ingest
+
+    settings = settings_from(ctx)
+    try:
+        run_db_ingest(settings, mappings, url, _stop_on_signals(), once=once)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@ingest.command("files")
+@_MAPPING
+@click.option(
+    "--watch",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder where CSV/XML exports are dropped.",
+)
+@_ONCE
+@click.pass_context
+def files(ctx: click.Context, mappings: tuple[Path, ...], watch: Path, once: bool) -> None:
+    """Publish dropped CSV/XML files; move them to processed/ or rejected/ with a report."""
+    from producers.files import run_file_ingest
+
+    settings = settings_from(ctx)
+    try:
+        run_file_ingest(settings, mappings, watch, _stop_on_signals(), once=once)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -9,6 +9,7 @@ and creates what is missing. Applying twice changes nothing.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -197,6 +198,7 @@ def apply(admin: Admin, catalog: TopicCatalog, timeout_s: float = 30.0) -> Apply
     if steps.problems:
         raise TopologyError("topics do not match the catalog:\n- " + "\n- ".join(steps.problems))
     created = _create(admin, steps.create, timeout_s)
+    _wait_visible(admin, {spec.name for spec in steps.create}, timeout_s)
     if len(created) != len(steps.create):  # someone else created some meanwhile: check them
         again = plan(catalog, read_state(admin, catalog, timeout_s))
         if again.problems:
@@ -216,9 +218,25 @@ def read_state(
     return {name: TopicState(count, policies[name]) for name, count in partitions.items()}
 
 
+def _wait_visible(admin: Admin, names: set[str], timeout_s: float) -> None:
+    """Wait until the broker describes every created topic (its metadata lags the controller)."""
+    deadline = time.monotonic() + timeout_s
+    missing = set(names)
+    while missing:
+        missing -= set(_partition_counts(admin, missing, timeout_s))
+        if missing and time.monotonic() > deadline:
+            raise InfrastructureError(f"created topics not visible yet: {sorted(missing)}")
+        if missing:
+            time.sleep(0.1)
+
+
 def _partition_counts(admin: Admin, wanted: set[str], timeout_s: float) -> dict[str, int]:
     """Partition count per existing wanted topic (DescribeTopics: never a stale metadata cache)."""
-    futures = admin.describe_topics(TopicCollection(sorted(wanted)), request_timeout=timeout_s)
+    # One request per topic: in one request, a single unknown topic fails the others too.
+    futures = {
+        name: admin.describe_topics(TopicCollection([name]), request_timeout=timeout_s)[name]
+        for name in sorted(wanted)
+    }
     counts: dict[str, int] = {}
     for name, future in futures.items():
         try:

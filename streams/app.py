@@ -34,6 +34,7 @@ from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView
 from streams.processor import ChainProcessor, DeadLetter, Incoming, StepResult
 from streams.records import alert_record, chain_record
+from tracesync.deadletter import dead_letter_headers
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,17 +78,6 @@ def _in_partition_of(event: faust.EventT[bytes]) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
-
-
-def dead_letter_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
-    origin = letter.record
-    return [
-        ("dlq.reason", letter.reason.encode()),
-        ("dlq.stage", letter.stage.encode()),
-        ("dlq.topic", origin.topic.encode()),
-        ("dlq.partition", str(origin.partition).encode()),
-        ("dlq.offset", str(origin.offset).encode()),
-    ]
 
 
 class TraceWorker:

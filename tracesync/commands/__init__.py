@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.dlq import dlq
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
@@ -25,3 +26,4 @@ COMMANDS.append(sink)
 COMMANDS.append(store)
 COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
+COMMANDS.append(dlq)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 import click
@@ -67,3 +68,96 @@ def store(  # noqa: PLR0917 - one parameter per click option
     click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {trace_store.engine.url!r}")
     stats = runner.run(stop_on_signals())
     click.echo(f"store sink stopped: {stats}")
+
+
+def _option_value(text: str) -> object:
+    """A ``--target`` value as TOML would read it (number, bool, ...), else the text itself."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+@sink.command("targets")
+@click.option(
+    "--routes",
+    "routes_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Routes file (TOML), e.g. deploy/routes/example.toml.",
+)
+@click.option(
+    "--target",
+    "overrides",
+    multiple=True,
+    help="Override a target option: TARGET.OPTION=VALUE (e.g. wms.url=http://...); repeatable.",
+)
+@click.option("--group", default="tracesync-targets", show_default=True, help="Consumer group.")
+@click.option("--concurrency", default=8, show_default=True, help="Batches delivered at once.")
+@click.pass_context
+def targets(
+    ctx: click.Context,
+    routes_file: Path,
+    overrides: tuple[str, ...],
+    group: str,
+    concurrency: int,
+) -> None:
+    """Send chain changes to target systems (HTTP, table, file) by the routes file.
+
+    Each notice carries an idempotency key (route + batch + fact) and is sent once: the ledger
+    under <home>/targets/ remembers what targets acknowledged. Notices failing all attempts go
+    to dlq.sinks with the reason and route; offsets are committed after ack or dead letter.
+    """
+    from producers.core import KafkaPublisher
+    from sinks.routing import Source
+    from sinks.targets import SinkTopics as TargetTopics
+    from sinks.targets import load_routes, open_sink, parse_override
+    from tracesync.bootstrap import record_serde
+
+    settings = settings_from(ctx)
+    catalog = TopicCatalog.from_settings(settings)
+    topics = TargetTopics(
+        chain=catalog.topic("trace.chain").name,
+        alerts=catalog.topic("trace.alerts").name,
+        dead_letter=catalog.dlq("sinks"),
+    )
+    try:
+        changes: dict[str, dict[str, object]] = {}
+        for text in overrides:
+            name, option, value = parse_override(text)
+            changes.setdefault(name, {})[option] = _option_value(value)
+        config = load_routes(routes_file, changes)
+        decoders = {
+            Source.CHAIN: record_serde(settings, "TraceChain", topics.chain).decode,
+            Source.ALERTS: record_serde(settings, "Alert", topics.alerts).decode,
+        }
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    try:
+        runner = open_sink(
+            settings.kafka,
+            publisher=publisher,
+            config=config,
+            home=settings.home,
+            topics=topics,
+            decoders=decoders,
+            group=group,
+            concurrency=concurrency,
+            stop=stop_on_signals(),
+        )
+    except TracesyncError as exc:
+        publisher.close()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"targets sink: {', '.join(runner.subscribed_topics())} -> "
+        f"{', '.join(sorted(runner.targets))} ({len(config.routes)} routes, group {group})"
+    )
+    try:
+        runner.run()
+    finally:
+        runner.close()
+        publisher.close()
+    click.echo(f"targets sink stopped: {runner.stats.snapshot()}")

@@ -19,7 +19,12 @@ from tracesync.infra import kafka as infra
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import KafkaSettings, ProducerSettings
 from tracesync.simulator import Oracle, SimulationConfig, simulate
-from tracesync.simulator.publish import SimulationPublisher, simulator_producer_config, topic_names
+from tracesync.simulator.publish import (
+    SimulationPublisher,
+    simulator_producer_config,
+    simulator_serde,
+    topic_names,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -94,13 +99,13 @@ def test_thousand_batches_reach_the_broker_as_the_oracle_says(
     config = simulator_producer_config(
         KafkaSettings(bootstrap_servers=kafka_broker.bootstrap_servers), ProducerSettings()
     )
-    serde = EnvelopeSerde.single_object()
-    report = SimulationPublisher(config, topics).publish(sim.records, serde)
+    report = SimulationPublisher(config, topics).publish(sim.records, simulator_serde())
     assert report.complete and report.sent == report.acknowledged == len(sim.records)
     print(f"published {report.sent} records in {report.seconds:.1f}s ({report.rate:.0f}/s)")
     messages = _consume_all(
         kafka_broker.bootstrap_servers, unique_group(), sorted(topics.values()), len(sim.records)
     )
+    serde = EnvelopeSerde.single_object()
     decoded = {}
     for msg in messages:
         try:

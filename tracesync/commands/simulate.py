@@ -14,12 +14,12 @@ import click
 
 from tracesync.cli import settings_from
 from tracesync.errors import TracesyncError
-from tracesync.serde import EnvelopeSerde
 from tracesync.simulator.dump import write_dump
 from tracesync.simulator.faults import FaultRates, fault_summary
 from tracesync.simulator.publish import (
     SimulationPublisher,
     simulator_producer_config,
+    simulator_serde,
     topic_names,
 )
 from tracesync.simulator.scenario import SimulationConfig
@@ -114,7 +114,7 @@ def simulate(
     oracle_path = oracle_path or settings.home / "sim" / "oracle.json"
     sim.oracle.save(oracle_path)
     click.echo(f"oracle: {oracle_path} ({len(sim.oracle.chains)} codes)")
-    serde = EnvelopeSerde.single_object()
+    serde = simulator_serde()
     topics = topic_names(topic_prefix)
     if dry_run and dump_path is None:
         dump_path = oracle_path.with_suffix(".events.jsonl")

@@ -21,7 +21,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from producers.core import producer_config
 from tracesync.errors import DeliveryError, SerializationError, TracesyncError
-from tracesync.serde import EnvelopeSerde
+from tracesync.schemas import current
+from tracesync.serde import EnvelopeSerde, SingleObjectFormat
 from tracesync.settings import KafkaSettings, ProducerSettings
 from tracesync.simulator.events import TOPIC_OF_SYSTEM
 from tracesync.simulator.faults import OutRecord, malformed_bytes
@@ -38,6 +39,15 @@ class SimulationError(TracesyncError):
 def simulator_producer_config(kafka: KafkaSettings, producer: ProducerSettings) -> dict[str, Any]:
     """The librdkafka config the simulator publishes with (the shared producer's)."""
     return {**producer_config(kafka, producer), "client.id": "tracesync-simulator"}
+
+
+def simulator_serde() -> EnvelopeSerde:
+    """Single-object serde with the field-by-field check but without the second fastavro
+    validation pass: the simulator's envelopes are proven valid by its tests, and that pass
+    costs ~4/5 of the encoding time."""
+    return EnvelopeSerde(
+        SingleObjectFormat.from_current(), schemas=current(), validate_with_fastavro=False
+    )
 
 
 def topic_names(prefix: str = "") -> dict[str, str]:

@@ -701,7 +701,8 @@ class RowConverter:
         raw_payload = evaluate(self.events.payload, row, "payload", errors)
         node = self._payloads.get(str(obj.get("event_type")), _ANY)
         obj["payload"] = coerce(raw_payload, node, "payload", errors, zone)
-        batch = obj.get("batch_code") if isinstance(obj.get("batch_code"), str) else None
+        code = obj.get("batch_code")
+        batch = code if isinstance(code, str) and code else None
         try:
             envelope = self.serde.from_json(obj)
         except InvalidFieldsError as exc:

@@ -39,6 +39,9 @@ from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
 
+TABLES = ("chains", "lots", "pending")
+"""The worker's tables; each has a compacted changelog topic ``<app_id>-<table>-changelog``."""
+
 RecordEncoder = Callable[[dict[str, Any]], bytes]
 EventDecoder = Callable[[Incoming], Any]
 
@@ -89,13 +92,16 @@ class TraceWorker:
         self.topics = topics
         self.codecs = codecs
         self.rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
+        datadir = (settings.home / "worker" / ws.app_id).resolve()
+        datadir.parent.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             ws.app_id,
             broker=f"kafka://{settings.kafka.bootstrap_servers}",
             store=ws.store,
-            datadir=str((settings.home / "worker" / ws.app_id).resolve()),
+            datadir=str(datadir),
             processing_guarantee="at_least_once",
             topic_replication_factor=ws.replication_factor,
+            topic_partitions=settings.source_partitions,
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
@@ -112,9 +118,11 @@ class TraceWorker:
         self._alert_topic = self.app.topic(topics.alerts, **raw)
         self._dlq = self.app.topic(topics.dead_letter, **raw)
         table_options = {"block_cache_size": 32 * 1024**2, "write_buffer_size": 16 * 1024**2}
-        self.chains = self.app.Table("chains", default=None, options=table_options, **raw)
-        self.lots = self.app.Table("lots", default=None, options=table_options, **raw)
-        self.pending = self.app.Table("pending", default=None, **raw)
+        as_bytes: dict[str, Any] = {"key_type": bytes, "value_type": bytes}  # raw serializers
+        as_bytes["partitions"] = settings.source_partitions
+        self.chains = self.app.Table("chains", default=None, options=table_options, **as_bytes)
+        self.lots = self.app.Table("lots", default=None, options=table_options, **as_bytes)
+        self.pending = self.app.Table("pending", default=None, **as_bytes)
         self.processor = ChainProcessor(
             decode=self._decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
         )

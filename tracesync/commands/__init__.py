@@ -14,6 +14,7 @@ from tracesync.commands.sink import sink
 from tracesync.commands.store import store
 from tracesync.commands.topics import topics
 from tracesync.commands.trace import recall_command, trace_command
+from tracesync.commands.worker import worker
 
 COMMANDS: list[click.Command] = []
 COMMANDS.append(kafka)
@@ -21,6 +22,7 @@ COMMANDS.append(ingest)
 COMMANDS.append(registry)
 COMMANDS.append(schemas)
 COMMANDS.append(topics)
+COMMANDS.append(worker)
 COMMANDS.append(simulate)
 COMMANDS.append(sink)
 COMMANDS.append(store)

@@ -1,0 +1,26 @@
+"""``tracesync worker``: run the stream worker (faust) that keeps one trace chain per batch."""
+
+from __future__ import annotations
+
+import click
+
+from tracesync.cli import settings_from
+
+
+@click.command("worker")
+@click.option("--loglevel", default="info", show_default=True, help="faust log level.")
+@click.pass_context
+def worker(ctx: click.Context, loglevel: str) -> None:
+    """Merge the four source topics into one live trace chain per batch.
+
+    Reads mes/erp/wms/qms.events, keeps the chains in a RocksDB table (settings.worker.store),
+    publishes every changed chain to trace.chain, alerts to trace.alerts, bad records to
+    dlq.streams. Refuses to start when the source topics are not co-partitioned. Stops on
+    SIGTERM/SIGINT; at-least-once, so a restart (even after SIGKILL) loses nothing.
+    """
+    import faust
+
+    from tracesync.bootstrap import build_worker
+
+    trace_worker = build_worker(settings_from(ctx))
+    faust.Worker(trace_worker.app, loglevel=loglevel).execute_from_commandline()

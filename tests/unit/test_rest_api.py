@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from producers.core import Acknowledgement, DeliveryFailure, DeliveryOutcome, OutboundRecord
-from producers.rest import RestIngest, create_app
+from producers.rest import RestIngest, create_app, rest_serde
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
@@ -93,7 +93,7 @@ def publisher() -> RecordingPublisher:
 
 @pytest.fixture
 def serde() -> EnvelopeSerde:
-    return EnvelopeSerde.single_object()
+    return rest_serde()
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from streams.domain.view import view_of
 from streams.records import chain_record
 from streams.state import event_from_envelope
 from tests.fixtures.kafka import KafkaBroker
-from tests.processes import Component, wait_for
 from tracesync import bootstrap
 from tracesync.errors import RecordOrigin
 from tracesync.settings import Settings
+from tracesync.supervise import Component, wait_for
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

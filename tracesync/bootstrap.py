@@ -7,12 +7,14 @@ ids from the registry when ``settings.registry.enabled``, Avro single-object enc
 
 from __future__ import annotations
 
+from functools import cache
+
 from confluent_kafka.admin import AdminClient
 
 from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
 from streams.processor import Incoming
 from tracesync.record_serde import RecordSerde
-from tracesync.registry_client import SchemaRegistry
+from tracesync.registry_client import Compatibility, SchemaRegistry
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
@@ -22,17 +24,30 @@ def catalog(settings: Settings) -> TopicCatalog:
     return TopicCatalog.from_settings(settings)
 
 
+@cache
+def _registry(url: str) -> SchemaRegistry:
+    registry = SchemaRegistry(url)
+    # Apicurio starts with no rule; registering an incompatible schema must be refused
+    registry.set_compatibility(Compatibility.BACKWARD)
+    return registry
+
+
+def schema_registry(settings: Settings) -> SchemaRegistry:
+    """The registry client, with BACKWARD compatibility enforced globally."""
+    return _registry(settings.registry.url)
+
+
 def envelope_serde(settings: Settings) -> EnvelopeSerde:
     """The serde of source envelopes, in the configured wire format."""
     if settings.registry.enabled:
-        return EnvelopeSerde.confluent(SchemaRegistry.from_settings(settings.registry))
+        return EnvelopeSerde.confluent(schema_registry(settings))
     return EnvelopeSerde.single_object()
 
 
 def record_serde(settings: Settings, name: str, topic: str) -> RecordSerde:
     """The serde of one of the pipeline's own records (``TraceChain``, ``Alert``)."""
     if settings.registry.enabled:
-        return RecordSerde.confluent(name, SchemaRegistry.from_settings(settings.registry), topic)
+        return RecordSerde.confluent(name, schema_registry(settings), topic)
     return RecordSerde.single_object(name)
 
 

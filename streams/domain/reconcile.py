@@ -57,7 +57,7 @@ def reconcile(
 ) -> Reconciliation:
     """Compare the three quantities of one batch."""
     if mes is None:
-        return Reconciliation(NOT_APPLICABLE, None, wms, erp)
+        return Reconciliation(NOT_APPLICABLE)
     wms_delta = None if wms is None else wms - mes
     erp_delta = None if erp is None else erp - mes
     missing = tuple(name for name, q in (("WMS", wms), ("ERP", erp)) if q is None)

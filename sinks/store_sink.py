@@ -43,6 +43,7 @@ class SinkStats:
     """Counters of one run."""
 
     records: int = 0
+    committed: int = 0
     chains_written: int = 0
     chains_stale: int = 0
     alerts_written: int = 0
@@ -71,8 +72,11 @@ class Batch:
         self.offsets = {tp: off for tp, off in self.offsets.items() if tp not in revoked}
 
 
-def consumer_config(bootstrap_servers: str, group_id: str) -> dict[str, Any]:
+def consumer_config(
+    bootstrap_servers: str, group_id: str, session_timeout_ms: int = 45_000
+) -> dict[str, Any]:
     return {
+        "session.timeout.ms": session_timeout_ms,
         "bootstrap.servers": bootstrap_servers,
         "group.id": group_id,
         "enable.auto.commit": False,
@@ -226,6 +230,7 @@ class StoreSink:
         self.stats.transactions += 1
         self.producer.flush(30)  # the dead letters of this batch are safe before we commit
         self._commit(batch.offsets)
+        self.stats.committed += batch.size
         self._batch = Batch()
         self._originals = {}
 

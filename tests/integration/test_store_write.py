@@ -6,12 +6,14 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from sinks import schema
 from sinks.rows import alert_row, chain_rows
 from sinks.store import TraceStore, create_store_engine, migrate, open_store
 from tests.unit.store_plant import T0, chain
+from tracesync.cli import main
 
 
 def _versioned(code: str, version: int) -> dict[str, Any]:
@@ -98,3 +100,12 @@ def test_alerts_are_stored_once(store_url: str) -> None:
     assert store.write([], [alert_row(alert)]).alerts == 0
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.alerts)).scalar() == 1
+
+
+def test_cli_store_migrate(store_url: str) -> None:
+    result = CliRunner().invoke(main, ["store", "migrate", "--store-url", store_url])
+    assert result.exit_code == 0, result.output
+    engine = create_store_engine(store_url)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "r0001"
+    engine.dispose()

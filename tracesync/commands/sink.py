@@ -62,7 +62,8 @@ def store(  # noqa: PLR0917 - one parameter per click option
         trace_store = open_store(store_url or settings.store_url)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    consumer = Consumer(consumer_config(bootstrap, group or settings.store.sink_group))
+    group_id = group or settings.store.sink_group
+    consumer = Consumer(consumer_config(bootstrap, group_id, settings.store.session_timeout_ms))
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
     runner = StoreSink(trace_store, topics, settings.store, consumer, producer)
     click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {trace_store.engine.url!r}")

@@ -1,0 +1,1 @@
+"""Measurements (not collected by pytest): run the scripts with python -m."""

@@ -13,9 +13,11 @@ out are passed over for that group too (use another ``--group`` to treat them se
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message, TopicPartition
 
@@ -28,6 +30,25 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 500
 _TIMEOUT_S = 10.0
+
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str, now: datetime) -> int:
+    """``30m``/``2h``/``1d`` ago, or an ISO 8601 time (UTC when no zone) -> epoch millis."""
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        moment = now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: use 30m, 2h, 1d or an ISO 8601 time") from exc
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass(frozen=True)

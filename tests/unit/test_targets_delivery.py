@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,6 +16,7 @@ from sinks.target_ledger import SentLedger
 from sinks.targets import NoticeDelivery, RetryPolicy, SinkStats, SinkStoppedError
 from tracesync import deadletter
 from tracesync.errors import RecordOrigin
+from tracesync.redrive import RedriveFilter, parse_since
 
 NO_WAIT = RetryPolicy(attempts=4, initial_backoff_s=0.0, max_backoff_s=0.0, jitter=0.0)
 
@@ -154,3 +156,16 @@ def test_stream_worker_letters_use_the_same_convention() -> None:
         1,
         7,
     )
+
+
+def test_redrive_filter_and_since_parsing() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    noon_ms = int(now.timestamp() * 1000)
+    assert parse_since("2h", now) == noon_ms - 2 * 3_600_000
+    assert parse_since("2026-11-24T12:00:00", now) == noon_ms
+    assert parse_since("2026-11-24T13:00:00+01:00", now) == noon_ms
+    info = deadletter.parse_headers([(deadletter.REASON, b"failed after 5 attempts: 503")])
+    assert RedriveFilter(reason_contains="ATTEMPTS").accepts(info, 0)
+    assert not RedriveFilter(reason_contains="refused").accepts(info, 0)
+    assert RedriveFilter(since_ms=noon_ms).accepts(info, noon_ms)
+    assert not RedriveFilter(since_ms=noon_ms).accepts(info, noon_ms - 1)

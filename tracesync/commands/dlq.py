@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
@@ -12,24 +11,6 @@ from tracesync.cli import settings_from
 from tracesync.errors import TracesyncError
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
-
-_RELATIVE = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_since(text: str, now: datetime) -> int:
-    """``30m``/``2h``/``1d`` ago, or an ISO 8601 time (UTC when no zone) -> epoch millis."""
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        moment = now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise click.BadParameter(f"{text!r}: use 30m, 2h, 1d or an ISO 8601 time") from exc
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def _topic(settings: Settings, name: str) -> str:
@@ -112,12 +93,16 @@ def redrive_dead_letters(  # noqa: PLR0917 - one parameter per click option
     the broker acknowledged the redriven records, so each record is redriven once.
     """
     from producers.core import KafkaPublisher
-    from tracesync.redrive import RedriveFilter, redrive, redrive_group
+    from tracesync.redrive import RedriveFilter, parse_since, redrive, redrive_group
 
     settings = settings_from(ctx)
     name = _topic(settings, topic)
+    try:
+        since_ms = parse_since(since, datetime.now(UTC)) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
     wanted = RedriveFilter(
-        since_ms=parse_since(since, datetime.now(UTC)) if since else None,
+        since_ms=since_ms,
         reason_contains=reason_contains,
         limit=limit,
     )

@@ -1,1 +1,1 @@
-"""Source adapters: turn MES, ERP, WMS and QMS changes into Avro events on Kafka, keyed by batch code."""
+"""Source adapters: MES, ERP, WMS and QMS changes become Avro events on Kafka, keyed by batch."""

@@ -14,6 +14,7 @@ import csv
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,55 @@ def test_a_refused_notice_is_dead_lettered_without_retries(rig: Harness) -> None
     assert len(server.requests) == 1
     (letter,) = read_all(rig.bootstrap, topics.dead_letter)
     assert deadletter.parse_headers(letter.headers()).reason.startswith("refused:")
+
+
+def test_a_route_on_alerts_subscribes_to_the_alerts_topic_too(rig: Harness) -> None:
+    server = rig.server()
+    data: dict[str, Any] = {
+        "targets": {"qa": {"transport": "http", "url": server.url}},
+        "routes": [
+            {
+                "name": "qa-complaint",
+                "target": "qa",
+                "when": "alert_kind",
+                "params": {"kinds": ["COMPLAINT_RECEIVED"]},
+                "payload": {"batch_code": "${alert.batch_code}", "text": "${alert.message}"},
+            },
+            {
+                "name": "qa-completed",
+                "target": "qa",
+                "when": "batch_completed",
+                "payload": {"batch_code": "${chain.batch_code}", "text": "completed"},
+            },
+        ],
+    }
+    config = parse_routes(data)
+    alert_serde = RecordSerde.single_object("Alert")
+    alerts = [
+        {
+            "alert_id": f"00000000-0000-4000-8000-00000000000{n}",
+            "batch_code": "BA1",
+            "kind": kind,
+            "subject": "C-1",
+            "message": f"{kind} on BA1",
+            "origin_code": "BA1",
+            "occurred_at": datetime(2026, 11, 1, tzinfo=UTC),
+        }
+        for n, kind in enumerate(["HOLD_PLACED", "COMPLAINT_RECEIVED"])
+    ]
+    publish_chains(rig.bootstrap, rig.topics.chain, [life_of("BA1")[0]])
+    kafka = KafkaSettings(bootstrap_servers=rig.bootstrap)
+    with KafkaPublisher(kafka, ProducerSettings()) as publisher:
+        publisher.publish(
+            [
+                OutboundRecord.keyed_by_batch(rig.topics.alerts, "BA1", alert_serde.encode(a))
+                for a in alerts
+            ]
+        )
+    running = rig.sink(config, rig.topics, rig.home, rig.group())
+    wait_until(lambda: len(server.accepted) == 2, what="the alert and the chain notice")
+    running.stop()
+    assert sorted(r.payload["text"] for r in server.accepted) == [
+        "COMPLAINT_RECEIVED on BA1",
+        "completed",
+    ]

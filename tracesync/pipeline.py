@@ -39,15 +39,15 @@ class LocalPipeline:
     def up_infrastructure(self) -> None:
         began = time.monotonic()
         node = kafka_infra.single_node(self.settings)
-        if node.is_running():
-            self.echo(f"kafka already running at {node.bootstrap_servers}")
+        if _broker_answers(self.settings.kafka.bootstrap_servers):
+            self.echo(f"kafka already running at {self.settings.kafka.bootstrap_servers}")
         else:
             node.up(self.settings.kafka.start_timeout_s)
             self._started_kafka = True
             self.echo(f"kafka up at {node.bootstrap_servers} ({time.monotonic() - began:.1f}s)")
         if self.settings.registry.enabled:
             began = time.monotonic()
-            if registry_infra.status(self.settings).answering:
+            if registry_infra.is_answering(self.settings.registry.url):
                 self.echo(f"registry already running at {self.settings.registry.url}")
             else:
                 cache = registry_infra.default_cache_root(self.settings)
@@ -86,6 +86,14 @@ class LocalPipeline:
             return
         self.stop_components()
         self.down_infrastructure()
+
+
+def _broker_answers(bootstrap_servers: str) -> bool:
+    try:
+        kafka_infra.fetch_metadata(bootstrap_servers, timeout_s=3.0)
+    except Exception:
+        return False
+    return True
 
 
 def group_lag(settings: Settings, group: str, topics: list[str]) -> int | None:

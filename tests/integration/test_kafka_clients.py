@@ -35,6 +35,18 @@ def idempotent_producer(bootstrap_servers: str) -> Producer:
     )
 
 
+def value_of(msg: Message) -> bytes:
+    value = msg.value()
+    assert isinstance(value, bytes), f"record without a value at offset {msg.offset()}"
+    return value
+
+
+def key_of(msg: Message) -> bytes:
+    key = msg.key()
+    assert isinstance(key, bytes), f"record without a key at offset {msg.offset()}"
+    return key
+
+
 def produce_acknowledged(
     producer: Producer, topic: str, records: list[tuple[bytes, bytes]]
 ) -> dict[bytes, int]:
@@ -46,7 +58,7 @@ def produce_acknowledged(
         if err is not None:
             failures.append(err)
         else:
-            acknowledged[msg.value()] = msg.partition()
+            acknowledged[value_of(msg)] = int(msg.partition() or 0)
 
     for key, value in records:
         producer.produce(topic, key=key, value=value, on_delivery=on_delivery)
@@ -59,7 +71,7 @@ def produce_acknowledged(
 
 def consume_all(
     bootstrap_servers: str, topic: str, group: str, expected: int
-) -> list[tuple[bytes, bytes, int, int]]:
+) -> list[tuple[bytes, bytes, int]]:
     """Read ``topic`` from the beginning until ``expected`` records (or the timeout) arrive."""
     consumer = Consumer(
         {
@@ -70,14 +82,14 @@ def consume_all(
         }
     )
     consumer.subscribe([topic])
-    seen: list[tuple[bytes, bytes, int, int]] = []
+    seen: list[tuple[bytes, bytes, int]] = []
     deadline = time.monotonic() + READ_TIMEOUT_S
     try:
         while len(seen) < expected and time.monotonic() < deadline:
             for msg in consumer.consume(num_messages=500, timeout=1.0):
                 if msg.error() is not None:
                     raise AssertionError(f"consumer error: {msg.error()}")
-                seen.append((msg.key(), msg.value(), msg.partition(), msg.offset()))
+                seen.append((key_of(msg), value_of(msg), int(msg.partition() or 0)))
     finally:
         consumer.close()
     return seen
@@ -100,13 +112,13 @@ def test_confluent_idempotent_producer_round_trip(
     seen = consume_all(kafka_broker.bootstrap_servers, topic, unique_group(), RECORDS)
 
     assert len(acknowledged) == RECORDS
-    assert sorted((k, v) for k, v, _, _ in seen) == sorted(records)
-    assert {v: p for _, v, p, _ in seen} == acknowledged
+    assert sorted((k, v) for k, v, _ in seen) == sorted(records)
+    assert {v: p for _, v, p in seen} == acknowledged
     partitions_of_key: dict[bytes, set[int]] = {}
-    for key, _, partition, _ in seen:
+    for key, _, partition in seen:
         partitions_of_key.setdefault(key, set()).add(partition)
     assert all(len(parts) == 1 for parts in partitions_of_key.values())
-    assert len({p for _, _, p, _ in seen}) > 1, "37 keys should spread over 3 partitions"
+    assert len({p for _, _, p in seen}) > 1, "37 keys should spread over 3 partitions"
 
 
 async def _aiokafka_round_trip(

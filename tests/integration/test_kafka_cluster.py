@@ -32,6 +32,12 @@ def partition_leader(bootstrap_servers: str, topic: str, partition: int = 0) -> 
     return int(metadata.topics[topic].partitions[partition].leader)
 
 
+def value_of(msg: Message) -> bytes:
+    value = msg.value()
+    assert isinstance(value, bytes), f"record without a value at offset {msg.offset()}"
+    return value
+
+
 class AckCollector:
     """Delivery reports of one producer: values acknowledged and errors, thread-safe."""
 
@@ -43,7 +49,7 @@ class AckCollector:
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
         with self.lock:
             if err is None:
-                self.acknowledged.append(msg.value())
+                self.acknowledged.append(value_of(msg))
             else:
                 self.errors.append(err)
 
@@ -101,7 +107,7 @@ def read_values(bootstrap_servers: str, topic: str, expected: int) -> list[bytes
         while len(values) < expected and time.monotonic() < deadline:
             for msg in consumer.consume(num_messages=1000, timeout=1.0):
                 if msg.error() is None:
-                    values.append(msg.value())
+                    values.append(value_of(msg))
     finally:
         consumer.close()
     return values

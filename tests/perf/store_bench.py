@@ -94,7 +94,7 @@ def main() -> None:
     try:
         bootstrap = cluster.bootstrap_servers
         topics = SinkTopics("bench.chain", "bench.alerts", "bench.dlq")
-        for name in (topics.chain, topics.alerts, topics.dlq):
+        for name in (topics.chain, topics.alerts, topics.dead_letter):
             infra.ensure_topic(bootstrap, name, 3, 1)
         count = produce(bootstrap, topics.chain, args.chains, args.versions)
         print(f"produced {count} chain records ({args.versions} versions per batch)")

@@ -59,7 +59,11 @@ def up(ctx: click.Context, cluster: bool) -> None:
 @click.option("--all", "everything", is_flag=True, help="Stop the single node and the cluster.")
 @click.pass_context
 def down(ctx: click.Context, cluster: bool, everything: bool) -> None:
-    """Stop the nodes (SIGTERM, then SIGKILL after 30s); their data stays on disk."""
+    """Stop the nodes (SIGTERM; SIGKILL if one hangs); their data stays on disk.
+
+    Cluster nodes stop one at a time; the last one cannot get its controlled shutdown approved
+    without a quorum and is killed after a 10s grace.
+    """
     settings = settings_from(ctx)
     if everything:
         targets = [infra.single_node(settings), infra.three_node_cluster(settings)]

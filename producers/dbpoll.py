@@ -59,6 +59,7 @@ from producers.mapping import (
     evaluate,
     load_mapping,
 )
+from tracesync import bootstrap
 from tracesync.errors import ConfigurationError, InfrastructureError, TracesyncError
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import Settings
@@ -391,7 +392,7 @@ def run_db_ingest(
     watermarks = WatermarkStore(settings.home / "ingest" / WATERMARK_FILE)
     engines: list[Engine] = []
     try:
-        serde = EnvelopeSerde.single_object()
+        serde = bootstrap.envelope_serde(settings)
         topics = TopicCatalog.from_settings(settings)
         adapters = []
         for mapping in mappings:

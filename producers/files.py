@@ -48,6 +48,7 @@ from producers.mapping import (
     derived_event_id,
     load_mapping,
 )
+from tracesync import bootstrap
 from tracesync.errors import ConfigurationError, TracesyncError
 from tracesync.record_serde import RecordSerde
 from tracesync.serde import EnvelopeSerde
@@ -519,7 +520,7 @@ def run_file_ingest(
             folder,
             mappings,
             publisher,
-            EnvelopeSerde.single_object(),
+            bootstrap.envelope_serde(settings),
             TopicCatalog.from_settings(settings),
             ledger=ledger,
             plant=settings.plant,

@@ -31,9 +31,10 @@ from pydantic import BaseModel, Field, SecretStr
 from producers.base import EnvelopeEncoder, Publisher, SourceAdapter, TopicForSystem
 from producers.core import Acknowledgement, DeliveryFailure, KafkaPublisher
 from producers.rest_openapi import request_body
+from tracesync import bootstrap
 from tracesync.errors import InvalidFieldsError, TracesyncError
-from tracesync.schemas import EVENT_TYPES, current
-from tracesync.serde import EnvelopeSerde, SingleObjectFormat
+from tracesync.schemas import EVENT_TYPES
+from tracesync.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
 
@@ -480,23 +481,15 @@ def _install_error_handlers(app: FastAPI) -> None:
 # -- running it -----------------------------------------------------------------------------
 
 
-def rest_serde() -> EnvelopeSerde:
-    """Single-object serde without fastavro's second validation pass (half the CPU per event).
-
-    Every event reaching ``encode`` came through ``from_json``, which already checked each field
-    against the schema; the encoder still fails (SerializationError, answered 422) on a mismatch.
-    """
-    return EnvelopeSerde(
-        SingleObjectFormat.from_current(), schemas=current(), validate_with_fastavro=False
-    )
-
-
 def run_server(settings: Settings, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM, then flush the producer (bounded by its flush timeout)."""
     topics = TopicCatalog.from_settings(settings)
     publisher = KafkaPublisher(settings.kafka, settings.producer)
     try:
-        ingest = RestIngest(publisher, rest_serde(), topics.source_topic, settings.plant)
+        # every event reaching encode came through from_json, which checked each field already;
+        # the encoder still fails (SerializationError, answered 422) on a mismatch
+        serde = bootstrap.envelope_serde(settings, fastavro_validation=False)
+        ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
         app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
         config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
         uvicorn.Server(config).run()

@@ -112,6 +112,9 @@ class StoreSink:
         options: StoreSettings,
         consumer: Consumer,
         producer: Producer,
+        *,
+        chain_serde: RecordSerde | None = None,
+        alert_serde: RecordSerde | None = None,
     ) -> None:
         self.store = store
         self.topics = topics
@@ -119,8 +122,8 @@ class StoreSink:
         self.consumer = consumer
         self.producer = producer
         self.stats = SinkStats()
-        self._chain_serde = RecordSerde.single_object("TraceChain")
-        self._alert_serde = RecordSerde.single_object("Alert")
+        self._chain_serde = chain_serde or RecordSerde.single_object("TraceChain")
+        self._alert_serde = alert_serde or RecordSerde.single_object("Alert")
         self._batch = Batch()
         self._paused = False
         self._dead: list[tuple[Message, str, str]] = []

@@ -1,7 +1,7 @@
-"""Test tiers share these fixtures; infrastructure fixtures live in tests/fixtures/ (one module each).
+"""Fixtures shared by the test tiers; infrastructure fixtures live in tests/fixtures/.
 
-Infrastructure (broker, registry, PostgreSQL) is started once per session by those fixtures; when it
-cannot start, the tests that need it fail with the reason. Nothing is skipped for missing infrastructure.
+Infrastructure (broker, registry, PostgreSQL) is started once per session by those fixtures; when
+it cannot start, the tests that need it fail with the reason. Nothing is skipped for it.
 """
 
 from __future__ import annotations

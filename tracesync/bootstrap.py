@@ -15,7 +15,8 @@ from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
 from streams.processor import Incoming
 from tracesync.record_serde import RecordSerde
 from tracesync.registry_client import Compatibility, SchemaRegistry
-from tracesync.serde import EnvelopeSerde
+from tracesync.schemas import current
+from tracesync.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
@@ -37,11 +38,20 @@ def schema_registry(settings: Settings) -> SchemaRegistry:
     return _registry(settings.registry.url)
 
 
-def envelope_serde(settings: Settings) -> EnvelopeSerde:
-    """The serde of source envelopes, in the configured wire format."""
+def envelope_serde(settings: Settings, *, fastavro_validation: bool = True) -> EnvelopeSerde:
+    """The serde of source envelopes, in the configured wire format.
+
+    ``fastavro_validation=False`` skips fastavro's second pass in ``encode`` for callers whose
+    input already went through ``from_json`` (every field checked); it halves the cost.
+    """
+    schemas = current()
+    single = SingleObjectFormat.from_current()
     if settings.registry.enabled:
-        return EnvelopeSerde.confluent(schema_registry(settings))
-    return EnvelopeSerde.single_object()
+        confluent = ConfluentFormat(schema_registry(settings), schemas)
+        return EnvelopeSerde(
+            confluent, readers=[single], schemas=schemas, validate_with_fastavro=fastavro_validation
+        )
+    return EnvelopeSerde(single, schemas=schemas, validate_with_fastavro=fastavro_validation)
 
 
 def record_serde(settings: Settings, name: str, topic: str) -> RecordSerde:

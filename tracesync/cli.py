@@ -37,7 +37,7 @@ def settings_from(ctx: click.Context) -> Settings:
 
 
 def _register() -> None:
-    from tracesync.commands import COMMANDS
+    from tracesync.commands import COMMANDS  # noqa: PLC0415 - the commands import this module
 
     for command in COMMANDS:
         main.add_command(command)

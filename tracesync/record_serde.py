@@ -25,6 +25,8 @@ class RecordSerde:
         self._schemas = schemas or current()
         self._schema = self._schemas.parsed(name)
         self._header = header
+        # whatever this serde writes, it also reads the single-object form of the same schema
+        self._readable = (header, SINGLE_OBJECT_MAGIC + self._schemas.fingerprint(name))
 
     @classmethod
     def single_object(cls, name: str) -> RecordSerde:
@@ -48,14 +50,15 @@ class RecordSerde:
 
     def decode(self, data: bytes, origin: RecordOrigin | None = None) -> dict[str, Any]:
         origin = origin or RecordOrigin()
-        if not data or not data.startswith(self._header):
+        header = next((h for h in self._readable if data and data.startswith(h)), None)
+        if header is None:
             raise SerializationError(
                 f"not a {self.name} record of this schema version "
                 f"(header {bytes(data[:10]).hex() if data else 'empty'})",
                 origin=origin,
             )
         body = io.BytesIO(data)
-        body.seek(len(self._header))
+        body.seek(len(header))
         try:
             record = schemaless_reader(body, self._schema, None)
         except Exception as exc:

@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from producers.core import Acknowledgement, DeliveryFailure, DeliveryOutcome, OutboundRecord
-from producers.rest import RestIngest, create_app, rest_serde
+from producers.rest import RestIngest, create_app
+from tracesync import bootstrap
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
@@ -93,7 +94,9 @@ def publisher() -> RecordingPublisher:
 
 @pytest.fixture
 def serde() -> EnvelopeSerde:
-    return rest_serde()
+    return bootstrap.envelope_serde(
+        Settings(registry={"enabled": False}), fastavro_validation=False
+    )
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.bench import bench
 from tracesync.commands.dlq import dlq
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
@@ -29,3 +30,4 @@ COMMANDS.append(store)
 COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
 COMMANDS.append(dlq)
+COMMANDS.append(bench)

@@ -78,7 +78,7 @@ def list_dead_letters(ctx: click.Context, topic: str, group: str | None) -> None
     "--dry-run", is_flag=True, help="Show what would be redriven; send and commit nothing."
 )
 @click.pass_context
-def redrive_dead_letters(  # noqa: PLR0917 - one parameter per click option
+def redrive_dead_letters(
     ctx: click.Context,
     topic: str,
     group: str | None,

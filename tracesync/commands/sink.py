@@ -41,7 +41,7 @@ def stop_on_signals() -> threading.Event:
 @click.option("--dlq-topic", help="Default: the catalog's dlq.sinks.")
 @click.option("--group", help="Consumer group id (default: settings.store.sink_group).")
 @click.pass_context
-def store(  # noqa: PLR0917 - one parameter per click option
+def store(
     ctx: click.Context,
     store_url: str | None,
     chain_topic: str | None,
@@ -50,6 +50,8 @@ def store(  # noqa: PLR0917 - one parameter per click option
     group: str | None,
 ) -> None:
     """Write chains and alerts to the trace store; offsets are committed after the database."""
+    from tracesync.bootstrap import record_serde
+
     settings = settings_from(ctx)
     catalog = TopicCatalog.from_settings(settings)
     topics = SinkTopics(
@@ -65,7 +67,15 @@ def store(  # noqa: PLR0917 - one parameter per click option
     group_id = group or settings.store.sink_group
     consumer = Consumer(consumer_config(bootstrap, group_id, settings.store.session_timeout_ms))
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    runner = StoreSink(trace_store, topics, settings.store, consumer, producer)
+    runner = StoreSink(
+        trace_store,
+        topics,
+        settings.store,
+        consumer,
+        producer,
+        chain_serde=record_serde(settings, "TraceChain", topics.chain),
+        alert_serde=record_serde(settings, "Alert", topics.alerts),
+    )
     click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {trace_store.engine.url!r}")
     stats = runner.run(stop_on_signals())
     click.echo(f"store sink stopped: {stats}")

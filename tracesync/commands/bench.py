@@ -1,0 +1,121 @@
+"""``tracesync bench``: measure the whole pipeline on this machine and print one JSON document."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from tracesync.cli import settings_from
+
+
+@click.command("bench")
+@click.option("--events", default=100_000, show_default=True, help="Events for throughput.")
+@click.option("--rate", default=5000.0, show_default=True, help="Offered events/s for latency.")
+@click.option(
+    "--latency-events",
+    default=50_000,
+    show_default=True,
+    help="Events offered at --rate for the latency measurement.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    default=1800.0,
+    show_default=True,
+    help="Give up waiting for the pipeline to drain after this many seconds.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the JSON document here.",
+)
+@click.pass_context
+def bench(
+    ctx: click.Context,
+    events: int,
+    rate: float,
+    latency_events: int,
+    timeout_s: float,
+    out: Path | None,
+) -> None:
+    """Push simulated events through source topics, worker, store sink and trace store.
+
+    Starts the local broker and registry unless they already run. Three measurements in one run,
+    each on fresh topics, worker and SQLite store: the raw ceiling (confluent-kafka producing and
+    consuming the same records, no processing), sustained end-to-end throughput (all events as
+    fast as possible until the store holds every chain) and end-to-end latency (events offered
+    at --rate; per batch, store time minus the time of its latest event). Progress goes to
+    stderr, the JSON document to stdout. Not part of `make test`: speed is reported, never
+    asserted.
+    """
+    from tracesync import bootstrap
+    from tracesync.bench.run import latency, phase_settings, raw_ceiling, throughput
+    from tracesync.bench.workload import build_workload, encode_all
+    from tracesync.pipeline import LocalPipeline
+
+    settings = settings_from(ctx)
+
+    def echo(message: str) -> None:
+        click.echo(f"[bench] {message}", err=True)
+
+    run = time.strftime("%Y%m%d%H%M%S")
+    infra = LocalPipeline(settings, settings.home / "bench" / run / "logs", echo=echo)
+    infra.up_infrastructure()
+    try:
+        serde = bootstrap.envelope_serde(settings)
+        echo(f"simulating {events} events")
+        workload = build_workload(events, bootstrap.catalog(settings))
+        values = encode_all(workload, serde)
+        keys = [e["batch_code"].encode() for e in workload.envelopes]
+        echo("raw ceiling: confluent-kafka produce + consume, no processing")
+        ceiling = raw_ceiling(settings, run, keys, values)
+        echo(f"  {ceiling['events_per_s']} events/s")
+        echo("throughput: all events as fast as possible through worker and store sink")
+        sustained = throughput(
+            phase_settings(settings, run, "throughput"),
+            workload,
+            values,
+            echo=echo,
+            timeout_s=timeout_s,
+        )
+        echo(f"  {sustained['events_per_s']} events/s")
+        echo(f"latency: {latency_events} events offered at {rate:.0f}/s")
+        offered = build_workload(latency_events, bootstrap.catalog(settings), seed=2)
+        lat = latency(
+            phase_settings(settings, run, "latency"),
+            offered,
+            serde,
+            rate=rate,
+            echo=echo,
+            timeout_s=timeout_s,
+        )
+    finally:
+        infra.close()
+    document = {
+        "run": run,
+        "machine": {
+            "cpus": _cpus(),
+            "kafka": settings.kafka.version,
+            "wire_format": "confluent+registry" if settings.registry.enabled else "single-object",
+        },
+        "raw_ceiling": ceiling,
+        "throughput": sustained,
+        "latency": lat,
+        "ratio_to_raw_ceiling": round(sustained["events_per_s"] / ceiling["events_per_s"], 3),
+    }
+    text = json.dumps(document, indent=2)
+    click.echo(text)
+    if out is not None:
+        out.write_text(text + "\n")
+    if not (sustained["completed"] and lat["completed"]):
+        sys.exit(1)
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tracesync.commands.bench import bench
+from tracesync.commands.demo import demo
 from tracesync.commands.dlq import dlq
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
@@ -31,3 +32,4 @@ COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
 COMMANDS.append(dlq)
 COMMANDS.append(bench)
+COMMANDS.append(demo)

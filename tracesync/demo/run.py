@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import create_engine
 
+from tracesync import bootstrap
 from tracesync.demo import answers, bad_input
 from tracesync.demo.feed import PlantFeed, create_erp_database, rest_base_url
 from tracesync.demo.plant_systems import WmsStandIn
@@ -216,6 +217,10 @@ class DemoSession:
         heading(self.echo, "starting")
         self.wms.start()
         self.infra.up_infrastructure()
+        if self.settings.registry.enabled:
+            # set the global compatibility rule once: components starting together on a fresh
+            # Apicurio race to create it, and the losers get 409 "rule already exists"
+            bootstrap.schema_registry(self.settings)
         _write_routes(self.run_, self.wms.url)
         self.run_.drop.mkdir(parents=True, exist_ok=True)
         erp = create_erp_database(f"sqlite:///{self.run_.erp_db}")

@@ -162,6 +162,10 @@ def _parents(oracle: Oracle) -> dict[str, tuple[str, ...]]:
     return {code: chain.parents for code, chain in oracle.chains.items()}
 
 
+def _limit(value: float | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def _parameter_lines(chain: Mapping[str, Any] | None) -> list[str]:
     if chain is None:
         return []
@@ -170,7 +174,7 @@ def _parameter_lines(chain: Mapping[str, Any] | None) -> list[str]:
         mark = "  <-- OUT OF LIMIT" if p["out_of_limit"] else ""
         lines.append(
             f"  {p['equipment_id']:<12} {p['parameter']:<18} {p['value']:>10} {p['unit']:<10}"
-            f" limits {p['lower_limit']}..{p['upper_limit']}{mark}"
+            f" limits {_limit(p['lower_limit'])}..{_limit(p['upper_limit'])}{mark}"
         )
     return lines
 
@@ -232,7 +236,6 @@ def complaint_trace(store: Engine, oracle: Oracle, chains: Chains) -> Answer:
         return Answer(title, text, (f"trace code {complaint.trace_code} not found",))
     lines = [f"{complaint.story}: trace code {complaint.trace_code}", "", trace_text(report)]
     lines += ["", *_parameter_lines(chains.get(complaint.batch))]
-    lines.append(f"answered from the trace store in {report.elapsed_ms:.1f} ms")
     expected = oracle.chains[complaint.batch]
     return Answer(title, "\n".join(lines), tuple(_trace_differences(report, expected, oracle)))
 
@@ -319,7 +322,6 @@ def recall(store: Engine, oracle: Oracle) -> Answer:
         f"{len(below[lot])} batches",
         "",
         recall_text(report),
-        f"answered from the trace store in {report.elapsed_ms:.1f} ms",
     ]
     return Answer(
         title, "\n".join(lines), tuple(_recall_differences(report, lot, below[lot], oracle))

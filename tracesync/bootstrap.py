@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient
 from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
 from streams.processor import Incoming
 from tracesync.record_serde import RecordSerde
-from tracesync.registry_client import Compatibility, SchemaRegistry
+from tracesync.registry_client import Compatibility, RegistryError, SchemaRegistry
 from tracesync.schemas import current
 from tracesync.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
 from tracesync.settings import Settings
@@ -29,7 +29,11 @@ def catalog(settings: Settings) -> TopicCatalog:
 def _registry(url: str) -> SchemaRegistry:
     registry = SchemaRegistry(url)
     # Apicurio starts with no rule; registering an incompatible schema must be refused
-    registry.set_compatibility(Compatibility.BACKWARD)
+    try:
+        registry.set_compatibility(Compatibility.BACKWARD)
+    except RegistryError as exc:
+        if exc.status != 409:  # 409: another component created the rule at the same moment
+            raise
     return registry
 
 

@@ -171,7 +171,8 @@ def throughput(
         _wait_ready(pipeline, phase)
         keys = [e["batch_code"].encode() for e in workload.envelopes]
         began = time.monotonic()
-        _produce_all(_producer(phase.settings), workload.topics, keys, values)
+        topics = workload.topics(bootstrap.catalog(phase.settings))
+        _produce_all(_producer(phase.settings), topics, keys, values)
         produced = time.monotonic() - began
         done = _drained(phase, len(values) + 1)
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
@@ -208,9 +209,8 @@ def latency(
     try:
         _wait_ready(pipeline, phase)
         began = time.monotonic()
-        for index, (envelope, topic) in enumerate(
-            zip(workload.envelopes, workload.topics, strict=True)
-        ):
+        topics = workload.topics(bootstrap.catalog(phase.settings))
+        for index, (envelope, topic) in enumerate(zip(workload.envelopes, topics, strict=True)):
             due = began + index / rate
             while (now := time.monotonic()) < due:
                 producer.poll(min(due - now, 0.01))

@@ -17,22 +17,23 @@ EVENTS_PER_BATCH = 19.8  # what the simulator produces on average
 
 @dataclass(frozen=True)
 class Workload:
-    """Envelopes in send order with their topics (no faults: every event is valid)."""
+    """Envelopes in send order (no faults: every event is valid)."""
 
     envelopes: list[dict[str, Any]]
-    topics: list[str]
 
     @property
     def batch_codes(self) -> set[str]:
         return {e["batch_code"] for e in self.envelopes}
 
+    def topics(self, catalog: TopicCatalog) -> list[str]:
+        """Each envelope's source topic in ``catalog`` (each phase has its own topics)."""
+        return [catalog.source_topic(e["source_system"]) for e in self.envelopes]
 
-def build_workload(events: int, catalog: TopicCatalog, seed: int = 1) -> Workload:
+
+def build_workload(events: int, seed: int = 1) -> Workload:
     batches = max(1, math.ceil(events / EVENTS_PER_BATCH))
     sim = simulate(SimulationConfig(batches=batches, seed=seed, rates=_no_faults()))
-    envelopes = sim.events[:events]
-    topics = [catalog.source_topic(e["source_system"]) for e in envelopes]
-    return Workload(envelopes, topics)
+    return Workload(sim.events[:events])
 
 
 def _no_faults() -> FaultRates:

@@ -68,7 +68,7 @@ def bench(
     try:
         serde = bootstrap.envelope_serde(settings)
         echo(f"simulating {events} events")
-        workload = build_workload(events, bootstrap.catalog(settings))
+        workload = build_workload(events)
         values = encode_all(workload, serde)
         keys = [e["batch_code"].encode() for e in workload.envelopes]
         echo("raw ceiling: confluent-kafka produce + consume, no processing")
@@ -84,7 +84,7 @@ def bench(
         )
         echo(f"  {sustained['events_per_s']} events/s")
         echo(f"latency: {latency_events} events offered at {rate:.0f}/s")
-        offered = build_workload(latency_events, bootstrap.catalog(settings), seed=2)
+        offered = build_workload(latency_events, seed=2)
         lat = latency(
             phase_settings(settings, run, "latency"),
             offered,

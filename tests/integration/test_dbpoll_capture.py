@@ -41,7 +41,7 @@ from tests.integration.test_producer_core import read_topic
 from tests.processes import Component, wait_for
 from tracesync.infra.kafka import ensure_topic
 from tracesync.serde import EnvelopeSerde
-from tracesync.settings import IngestDbSettings, KafkaSettings, Settings
+from tracesync.settings import IngestDbSettings, KafkaSettings, RegistrySettings, Settings
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration
@@ -133,6 +133,7 @@ def settings(kafka_broker: KafkaBroker, tmp_path: Path) -> Settings:
         home=tmp_path / "home",
         topic_prefix=prefix,
         kafka=KafkaSettings(bootstrap_servers=kafka_broker.bootstrap_servers),
+        registry=RegistrySettings(enabled=False),  # single-object; the registry path: e2e demo
         ingest_db=IngestDbSettings(batch_size=100, poll_interval_s=0.2),
     )
 

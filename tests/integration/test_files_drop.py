@@ -28,7 +28,7 @@ from tests.processes import Component, wait_for
 from tracesync.infra.kafka import ensure_topic
 from tracesync.record_serde import RecordSerde
 from tracesync.serde import EnvelopeSerde
-from tracesync.settings import IngestFilesSettings, KafkaSettings, Settings
+from tracesync.settings import IngestFilesSettings, KafkaSettings, RegistrySettings, Settings
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration
@@ -52,6 +52,7 @@ def settings(kafka_broker: KafkaBroker, tmp_path: Path) -> Settings:
         home=tmp_path / "home",
         topic_prefix=prefix,
         kafka=KafkaSettings(bootstrap_servers=kafka_broker.bootstrap_servers),
+        registry=RegistrySettings(enabled=False),  # single-object; the registry path: e2e demo
         ingest_files=IngestFilesSettings(settle_s=0.5, poll_interval_s=0.2),
     )
 

@@ -50,6 +50,7 @@ class IngestServer:
             **os.environ,
             "TRACESYNC_HOME": str(home),
             "TRACESYNC_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "TRACESYNC_REGISTRY__ENABLED": "false",  # single-object; the registry path: e2e
             "TRACESYNC_TOPIC_PREFIX": prefix,
         }
         self.process: subprocess.Popen[bytes] | None = None

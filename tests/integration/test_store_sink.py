@@ -101,6 +101,7 @@ def start_sink(tmp_path: Path, wiring: Wiring) -> Iterator[Callable[..., SinkPro
         env = dict(os.environ)
         env["TRACESYNC_KAFKA__BOOTSTRAP_SERVERS"] = wiring.bootstrap
         env["TRACESYNC_HOME"] = str(tmp_path / "home")
+        env["TRACESYNC_REGISTRY__ENABLED"] = "false"  # single-object; the registry path: e2e
         store = {"session_timeout_ms": 6000} | store  # a killed sink's partitions move soon
         env |= {f"TRACESYNC_STORE__{k.upper()}": str(v) for k, v in store.items()}
         args = ["--store-url", store_url, "--group", wiring.group]

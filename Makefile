@@ -12,6 +12,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
 	@echo "make test   - set up and run lint, type checks and all test tiers"
+	@echo "make bench  - measure throughput, latency and memory (not part of make test)"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +42,7 @@ test-unit: venv
 	$(BIN)/pytest tests/unit -q
 
 test: deps lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 demo: venv jars
 	$(BIN)/tracesync demo

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from tracesync.cli import settings_from
@@ -22,5 +24,11 @@ def worker(ctx: click.Context, loglevel: str) -> None:
 
     from tracesync.bootstrap import build_worker
 
+    class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            # faust's terminal spinner sets the root logger to DEBUG so that it spins on every
+            # record; that builds a log record for every message sent (a tenth of the CPU)
+            self.spinner = None
+
     trace_worker = build_worker(settings_from(ctx))
-    faust.Worker(trace_worker.app, loglevel=loglevel).execute_from_commandline()
+    Worker(trace_worker.app, loglevel=loglevel).execute_from_commandline()

@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 
 from sinks.rows import ChainRows, Row, alert_row, chain_rows
 from sinks.store import StoreRejectedError, StoreUnavailableError, TraceStore
+from tracesync.deadletter import build_headers
 from tracesync.errors import RecordOrigin, SerializationError
 from tracesync.record_serde import RecordSerde
 from tracesync.settings import StoreSettings
@@ -88,18 +89,6 @@ def consumer_config(
 
 def _key(origin: RecordOrigin) -> tuple[str, int, int]:
     return (origin.topic or "", origin.partition or 0, origin.offset or 0)
-
-
-def dead_letter_headers(
-    reason: str, stage: str, origin: RecordOrigin
-) -> list[tuple[str, str | bytes | None]]:
-    return [
-        ("dlq.reason", reason.encode()),
-        ("dlq.stage", stage.encode()),
-        ("dlq.topic", str(origin.topic).encode()),
-        ("dlq.partition", str(origin.partition).encode()),
-        ("dlq.offset", str(origin.offset).encode()),
-    ]
 
 
 class StoreSink:
@@ -263,11 +252,10 @@ class StoreSink:
     def _dead_letter(self, message: Message, reason: str, stage: str) -> None:
         origin = RecordOrigin(message.topic(), message.partition(), message.offset())
         log.warning("dead letter from %s: %s", origin.describe(), reason)
+        headers: list[tuple[str, str | bytes | None]] = []
+        headers.extend(build_headers(reason, stage, origin))
         self.producer.produce(
-            self.topics.dead_letter,
-            key=message.key(),
-            value=message.value(),
-            headers=dead_letter_headers(reason, stage, origin),
+            self.topics.dead_letter, key=message.key(), value=message.value(), headers=headers
         )
         self.producer.poll(0)
         self.stats.dead_letters += 1

@@ -64,19 +64,3 @@ class Event:
         depends on which of two conflicting versions arrived first.
         """
         return (self.source_seq, self.event_id) > (other.source_seq, other.event_id)
-
-    @classmethod
-    def from_envelope(cls, envelope: Mapping[str, Any]) -> Event:
-        """Build from a decoded envelope dict (keys as in ``avro/Envelope.avsc``)."""
-        return cls(
-            event_id=str(envelope["event_id"]),
-            event_type=str(envelope["event_type"]),
-            source_system=str(envelope["source_system"]),
-            source_ref=str(envelope["source_ref"]),
-            source_seq=int(envelope["source_seq"]),
-            batch_code=str(envelope["batch_code"]),
-            occurred_at=envelope["occurred_at"],
-            recorded_at=envelope["recorded_at"],
-            plant=str(envelope["plant"]),
-            payload=envelope["payload"],
-        )

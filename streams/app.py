@@ -10,8 +10,10 @@ Agents (``concurrency=1``, at-least-once):
   where-used index, and sends inherited holds to the children on the derived topic.
 - a timer sends ``RECONCILIATION_DUE`` to batches whose settle time has passed.
 
-Anything that fails for one record goes to the streams dead-letter topic with the reason, the
-stage and the origin (topic, partition, offset) in its headers; the agents never stop for it.
+The merge agent's outputs go through a librdkafka producer flushed once per buffer
+(:mod:`streams.output`). Anything that fails for one record goes to the streams dead-letter topic
+with the reason, the stage and the origin (topic, partition, offset) in its headers; the agents
+never stop for it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from streams.domain import genealogy as gen
 from streams.domain.alerts import Alert
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView
+from streams.output import OutputProducer
 from streams.processor import ChainProcessor, DeadLetter, Incoming, StepResult
 from streams.records import alert_record, chain_record
 from tracesync.deadletter import dead_letter_headers
@@ -114,9 +117,8 @@ class TraceWorker:
         self._inputs = self.app.topic(*topics.sources, topics.derived, **raw)
         self._derived = self.app.topic(topics.derived, **raw)
         self._genealogy = self.app.topic(topics.genealogy, **raw)
-        self._chain_topic = self.app.topic(topics.chain, **raw)
-        self._alert_topic = self.app.topic(topics.alerts, **raw)
         self._dlq = self.app.topic(topics.dead_letter, **raw)
+        self._out = OutputProducer(settings.kafka, settings.producer)
         table_options = {"block_cache_size": 32 * 1024**2, "write_buffer_size": 16 * 1024**2}
         as_bytes: dict[str, Any] = {"key_type": bytes, "value_type": bytes}  # raw serializers
         as_bytes["partitions"] = settings.source_partitions
@@ -171,15 +173,16 @@ class TraceWorker:
                 self.chains[code.encode()] = state.encode_chain(chain)
         self._track_pending(result.pending)
         for view in result.views:
-            await self._publish_chain(view)
+            self._publish_chain(view)
         for alert in result.alerts:
-            await self._publish_alert(alert)
+            self._publish_alert(alert)
         for message in result.genealogy:
-            await self._genealogy.send(
-                key=message.lot_code.encode(), value=state.encode_message(message)
+            self._out.send(
+                self.topics.genealogy, message.lot_code.encode(), state.encode_message(message)
             )
         for letter in result.dead_letters:
-            await self._dead_letter(letter)
+            self._dead_letter(letter)
+        await self._out.flush()
         self.stats["records"] += result.events_applied
         self.stats["chains"] += len(result.views)
 
@@ -195,27 +198,28 @@ class TraceWorker:
                     del self.pending[key]
                     self._due_sent.discard(code)
 
-    async def _publish_chain(self, view: ChainView) -> None:
+    def _publish_chain(self, view: ChainView) -> None:
         try:
             value = self.codecs.encode_chain(chain_record(view))
         except Exception as exc:  # a chain that cannot be encoded is a bug; keep going
             log.exception("cannot encode chain %s", view.batch_code)
             record = Incoming(view.batch_code.encode(), None, self.topics.chain, -1, -1)
-            await self._dead_letter(DeadLetter(record, f"chain not encodable: {exc}"))
+            self._dead_letter(DeadLetter(record, f"chain not encodable: {exc}"))
             return
-        await self._chain_topic.send(key=view.batch_code.encode(), value=value)
+        self._out.send(self.topics.chain, view.batch_code.encode(), value)
 
-    async def _publish_alert(self, alert: Alert) -> None:
+    def _publish_alert(self, alert: Alert) -> None:
         value = self.codecs.encode_alert(alert_record(alert))
-        await self._alert_topic.send(key=alert.batch_code.encode(), value=value)
+        self._out.send(self.topics.alerts, alert.batch_code.encode(), value)
         self.stats["alerts"] += 1
 
-    async def _dead_letter(self, letter: DeadLetter) -> None:
+    def _dead_letter(self, letter: DeadLetter) -> None:
         log.warning("dead letter from %s: %s", letter.record.origin.describe(), letter.reason)
-        await self._dlq.send(
-            key=letter.record.key,
-            value=letter.record.value,
-            headers=dead_letter_headers(letter),
+        self._out.send(
+            self.topics.dead_letter,
+            letter.record.key,
+            letter.record.value,
+            dead_letter_headers(letter),
         )
         self.stats["dead_letters"] += 1
 
@@ -234,7 +238,11 @@ class TraceWorker:
                 if new_node is not node:
                     self.lots[key] = state.encode_node(new_node)
             except Exception as exc:
-                await self._dead_letter(DeadLetter(record, f"genealogy failed: {exc}"))
+                letter = DeadLetter(record, f"genealogy failed: {exc}")
+                await self._dlq.send(
+                    key=record.key, value=record.value, headers=dead_letter_headers(letter)
+                )
+                self.stats["dead_letters"] += 1
                 continue
             for child_event in derived:
                 await self._derived.send(

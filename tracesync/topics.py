@@ -223,7 +223,11 @@ def _wait_visible(admin: Admin, names: set[str], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     missing = set(names)
     while missing:
-        missing -= set(_partition_counts(admin, missing, timeout_s))
+        try:
+            missing -= set(_partition_counts(admin, missing, min(timeout_s, 5.0)))
+        except InfrastructureError:
+            if time.monotonic() > deadline:
+                raise
         if missing and time.monotonic() > deadline:
             raise InfrastructureError(f"created topics not visible yet: {sorted(missing)}")
         if missing:
@@ -241,6 +245,10 @@ def _partition_counts(admin: Admin, wanted: set[str], timeout_s: float) -> dict[
     for name, future in futures.items():
         try:
             description = future.result(timeout=timeout_s)
+        except TimeoutError as exc:
+            raise InfrastructureError(
+                f"the broker did not describe topic {name} within {timeout_s:.0f}s"
+            ) from exc
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
             if isinstance(error, KafkaError) and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +130,6 @@ class TraceWorker:
         )
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
         self._due_sent: set[str] = set()
-        self.stats = {"records": 0, "chains": 0, "dead_letters": 0, "alerts": 0}
         self._register()
 
     # -- wiring ---------------------------------------------------------------------------
@@ -183,8 +182,6 @@ class TraceWorker:
         for letter in result.dead_letters:
             self._dead_letter(letter)
         await self._out.flush()
-        self.stats["records"] += result.events_applied
-        self.stats["chains"] += len(result.views)
 
     def _track_pending(self, pending: dict[str, bool]) -> None:
         now_ms = int(time.time() * 1000)
@@ -211,7 +208,6 @@ class TraceWorker:
     def _publish_alert(self, alert: Alert) -> None:
         value = self.codecs.encode_alert(alert_record(alert))
         self._out.send(self.topics.alerts, alert.batch_code.encode(), value)
-        self.stats["alerts"] += 1
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         log.warning("dead letter from %s: %s", letter.record.origin.describe(), letter.reason)
@@ -221,7 +217,6 @@ class TraceWorker:
             letter.record.value,
             dead_letter_headers(letter),
         )
-        self.stats["dead_letters"] += 1
 
     # -- genealogy ------------------------------------------------------------------------
     async def _genealogy_agent(self, stream: faust.StreamT[bytes]) -> None:
@@ -242,7 +237,6 @@ class TraceWorker:
                 await self._dlq.send(
                     key=record.key, value=record.value, headers=dead_letter_headers(letter)
                 )
-                self.stats["dead_letters"] += 1
                 continue
             for child_event in derived:
                 await self._derived.send(
@@ -264,7 +258,3 @@ class TraceWorker:
 def _incoming(event: faust.EventT[bytes]) -> Incoming:
     message = event.message
     return Incoming(message.key, message.value, message.topic, message.partition, message.offset)
-
-
-def records_of(events: Sequence[faust.EventT[bytes]]) -> list[Incoming]:
-    return [_incoming(e) for e in events]

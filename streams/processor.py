@@ -63,7 +63,6 @@ class StepResult:
     genealogy: list[GenealogyMessage] = field(default_factory=list)
     pending: dict[str, bool] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    events_applied: int = 0
 
 
 Decoder = Callable[[Incoming], Event]
@@ -160,7 +159,6 @@ class ChainProcessor:
         after_view = view_of(after, self._rules)
         self.cache.put(code, after, after_view)
         result.chains[code] = after
-        result.events_applied += len(events)
         self._emit(after_view, before_view, result)
 
     def _emit(self, view: ChainView, before: ChainView | None, result: StepResult) -> None:

@@ -193,6 +193,46 @@ def throughput(
     }
 
 
+def worker_only(
+    phase: Phase, workload: Workload, values: Sequence[bytes], *, echo: Echo, timeout_s: float
+) -> dict[str, Any]:
+    """The stream worker alone: events already in the source topics, time its lag to zero.
+
+    The clock starts when the worker's first commit shows (faust commits every second, so the
+    figure is good to about a second of the run).
+    """
+    bootstrap.ensure_topics(phase.settings)
+    keys = [e["batch_code"].encode() for e in workload.envelopes]
+    topics = workload.topics(bootstrap.catalog(phase.settings))
+    _produce_all(_producer(phase.settings), topics, keys, values)
+    sources = [s.name for s in bootstrap.catalog(phase.settings).by_role(TopicRole.SOURCE)]
+    pipeline = LocalPipeline(phase.settings, phase.run_dir / "logs", echo=echo)
+    pipeline.start("worker", ["worker", "--loglevel", "warning"])
+    memory = PeakMemory()
+    started: list[tuple[float, int]] = []
+
+    def drained() -> bool:
+        lag = group_lag(phase.settings, phase.settings.worker.app_id, sources)
+        if lag is not None and lag < len(values) and not started:
+            started.append((time.monotonic(), lag))
+        return lag == 0
+
+    try:
+        finished = wait_until(drained, timeout_s, lambda: memory.sample(_pids(pipeline)), 0.2)
+        ended = time.monotonic()
+    finally:
+        pipeline.stop_components()
+    began, backlog = started[0] if started else (ended, 0)
+    seconds = max(ended - began, 1e-3)
+    return {
+        "events": backlog,
+        "completed": finished,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(backlog / seconds),
+        "peak_rss_mib": memory.mib(),
+    }
+
+
 def latency(
     phase: Phase,
     workload: Workload,

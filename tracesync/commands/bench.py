@@ -39,21 +39,23 @@ def bench(
     events: int,
     rate: float,
     latency_events: int,
+    worker_events: int,
     timeout_s: float,
     out: Path | None,
 ) -> None:
     """Push simulated events through source topics, worker, store sink and trace store.
 
-    Starts the local broker and registry unless they already run. Three measurements in one run,
+    Starts the local broker and registry unless they already run. Four measurements in one run,
     each on fresh topics, worker and SQLite store: the raw ceiling (confluent-kafka producing and
     consuming the same records, no processing), sustained end-to-end throughput (all events as
-    fast as possible until the store holds every chain) and end-to-end latency (events offered
+    fast as possible until the store holds every chain), the worker alone (its lag on events
+    already published, drained to zero) and end-to-end latency (events offered
     at --rate; per batch, store time minus the time of its latest event). Progress goes to
     stderr, the JSON document to stdout. Not part of `make test`: speed is reported, never
     asserted.
     """
     from tracesync import bootstrap
-    from tracesync.bench.run import latency, phase_settings, raw_ceiling, throughput
+    from tracesync.bench.run import latency, phase_settings, raw_ceiling, throughput, worker_only
     from tracesync.bench.workload import build_workload, encode_all
     from tracesync.pipeline import LocalPipeline
 
@@ -83,6 +85,18 @@ def bench(
             timeout_s=timeout_s,
         )
         echo(f"  {sustained['events_per_s']} events/s")
+        alone: dict[str, object] = {}
+        if worker_events:
+            echo(f"worker alone: {worker_events} events already in the source topics")
+            few = build_workload(worker_events, seed=3)
+            alone = worker_only(
+                phase_settings(settings, run, "worker"),
+                few,
+                encode_all(few, serde),
+                echo=echo,
+                timeout_s=timeout_s,
+            )
+            echo(f"  {alone['events_per_s']} events/s")
         echo(f"latency: {latency_events} events offered at {rate:.0f}/s")
         offered = build_workload(latency_events, seed=2)
         lat = latency(
@@ -104,6 +118,7 @@ def bench(
         },
         "raw_ceiling": ceiling,
         "throughput": sustained,
+        "worker_only": alone,
         "latency": lat,
         "ratio_to_raw_ceiling": round(sustained["events_per_s"] / ceiling["events_per_s"], 3),
     }

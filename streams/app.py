@@ -119,12 +119,18 @@ class TraceWorker:
         self._genealogy = self.app.topic(topics.genealogy, **raw)
         self._dlq = self.app.topic(topics.dead_letter, **raw)
         self._out = OutputProducer(settings.kafka, settings.producer)
-        table_options = {"block_cache_size": 32 * 1024**2, "write_buffer_size": 16 * 1024**2}
+        # faust opens one RocksDB per table and partition, each with a 2 GiB block cache and
+        # 3 x 64 MiB memtables by default: bound them, or resident memory grows with the data
+        table_options = {
+            "block_cache_size": 8 * 1024**2,
+            "write_buffer_size": 4 * 1024**2,
+            "max_write_buffer_number": 2,
+        }
         as_bytes: dict[str, Any] = {"key_type": bytes, "value_type": bytes}  # raw serializers
         as_bytes["partitions"] = settings.source_partitions
         self.chains = self.app.Table("chains", default=None, options=table_options, **as_bytes)
         self.lots = self.app.Table("lots", default=None, options=table_options, **as_bytes)
-        self.pending = self.app.Table("pending", default=None, **as_bytes)
+        self.pending = self.app.Table("pending", default=None, options=table_options, **as_bytes)
         self.processor = ChainProcessor(
             decode=self._decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
         )

@@ -16,6 +16,12 @@ from tracesync.cli import settings_from
 @click.option("--events", default=100_000, show_default=True, help="Events for throughput.")
 @click.option("--rate", default=5000.0, show_default=True, help="Offered events/s for latency.")
 @click.option(
+    "--worker-events",
+    default=20_000,
+    show_default=True,
+    help="Events for the worker-alone measurement (0: skip it).",
+)
+@click.option(
     "--latency-events",
     default=50_000,
     show_default=True,

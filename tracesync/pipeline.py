@@ -8,7 +8,7 @@ store, and runs the worker, sinks and adapters as child processes whose logs go 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
@@ -96,49 +96,48 @@ def _broker_answers(bootstrap_servers: str) -> bool:
     return True
 
 
-def group_lag(settings: Settings, group: str, topics: list[str]) -> int | None:
-    """Records of ``topics`` the consumer ``group`` has not committed yet (None: unknown yet)."""
-    consumer = Consumer(
+class OffsetProbe:
+    """End offsets of topics and the lag of consumer groups, for progress views and benchmarks.
+
+    Its consumers are long-lived (created once, polled every second) and never join a group:
+    they only read watermarks and the groups' committed offsets.
+    """
+
+    def __init__(self, settings: Settings, groups: Sequence[str]) -> None:
+        self._offsets = _consumer(settings, "tracesync-offsets-probe")
+        self._groups = {group: _consumer(settings, group) for group in groups}
+
+    def close(self) -> None:
+        for consumer in (self._offsets, *self._groups.values()):
+            consumer.close()
+
+    def ends(self, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+        """High watermark of every partition of ``topics`` (missing topics: none)."""
+        metadata = self._offsets.list_topics(timeout=5)
+        return {
+            (topic, p): self._offsets.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=5, cached=False
+            )[1]
+            for topic in topics
+            if topic in metadata.topics
+            for p in metadata.topics[topic].partitions
+        }
+
+    def lag(self, group: str, ends: dict[tuple[str, int], int]) -> int | None:
+        """Records below ``ends`` that ``group`` has not committed (None: no partitions yet)."""
+        if not ends:
+            return None
+        partitions = [TopicPartition(t, p) for t, p in ends]
+        committed = self._groups[group].committed(partitions, timeout=5)
+        # nothing committed on a partition yet: all of it is lag (the run's topics are fresh)
+        return sum(max(ends[(tp.topic, tp.partition)] - max(tp.offset, 0), 0) for tp in committed)
+
+
+def _consumer(settings: Settings, group: str) -> Consumer:
+    return Consumer(
         {
             "bootstrap.servers": settings.kafka.bootstrap_servers,
             "group.id": group,
             "enable.auto.commit": False,
         }
     )
-    try:
-        metadata = consumer.list_topics(timeout=10)
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in (metadata.topics[topic].partitions if topic in metadata.topics else {})
-        ]
-        committed = consumer.committed(partitions, timeout=10)
-        lag = 0
-        for tp in committed:
-            low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
-            position = tp.offset if tp.offset >= 0 else low
-            lag += max(high - position, 0)
-        return lag
-    except Exception:
-        return None
-    finally:
-        consumer.close()
-
-
-def end_offsets(settings: Settings, topics: list[str]) -> int:
-    """Total records ever written to ``topics`` (sum of high watermarks)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": "tracesync-offsets-probe",
-        }
-    )
-    try:
-        metadata = consumer.list_topics(timeout=10)
-        total = 0
-        for topic in topics:
-            for p in metadata.topics.get(topic).partitions if topic in metadata.topics else {}:
-                total += consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        return total
-    finally:
-        consumer.close()

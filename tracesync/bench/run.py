@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from sqlalchemy import create_engine, text
 
@@ -19,7 +19,7 @@ from tracesync import bootstrap
 from tracesync.bench.measure import PeakMemory, percentile, wait_until
 from tracesync.bench.workload import Workload, encode_now
 from tracesync.errors import InfrastructureError
-from tracesync.pipeline import LocalPipeline, end_offsets, group_lag
+from tracesync.pipeline import LocalPipeline, OffsetProbe
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
@@ -124,17 +124,39 @@ def _start_pipeline(phase: Phase, echo: Echo) -> LocalPipeline:
     return pipeline
 
 
-def _drained(phase: Phase, sent: int) -> Callable[[], bool]:
-    cat = bootstrap.catalog(phase.settings)
-    sources = [s.name for s in cat.by_role(TopicRole.SOURCE)]
-    chain_topic = cat.topic("trace.chain").name
+class _Lags:
+    """Events in, and the worker's and the store sink's lag, on one phase's topics."""
 
+    def __init__(self, phase: Phase) -> None:
+        cat = bootstrap.catalog(phase.settings)
+        self.sources = [s.name for s in cat.by_role(TopicRole.SOURCE)]
+        self.chain = cat.topic("trace.chain").name
+        self.worker_group = phase.settings.worker.app_id
+        self.sink_group = phase.settings.store.sink_group
+        self.probe = OffsetProbe(phase.settings, [self.worker_group, self.sink_group])
+
+    def close(self) -> None:
+        self.probe.close()
+
+    def events_in(self) -> int:
+        return sum(self.probe.ends(self.sources).values())
+
+    def worker(self) -> int | None:
+        try:
+            return self.probe.lag(self.worker_group, self.probe.ends(self.sources))
+        except KafkaException:
+            return None
+
+    def sink(self) -> int | None:
+        try:
+            return self.probe.lag(self.sink_group, self.probe.ends([self.chain]))
+        except KafkaException:
+            return None
+
+
+def _drained(lags: _Lags, sent: int) -> Callable[[], bool]:
     def done() -> bool:
-        if end_offsets(phase.settings, sources) < sent:
-            return False
-        if group_lag(phase.settings, phase.settings.worker.app_id, sources) != 0:
-            return False
-        return group_lag(phase.settings, phase.settings.store.sink_group, [chain_topic]) == 0
+        return lags.events_in() >= sent and lags.worker() == 0 and lags.sink() == 0
 
     return done
 
@@ -143,19 +165,17 @@ def _pids(pipeline: LocalPipeline) -> dict[str, int | None]:
     return {name: c.pid for name, c in pipeline.components.items()}
 
 
-def _wait_ready(pipeline: LocalPipeline, phase: Phase, seconds: float = 90.0) -> None:
-    """Both consumers hold their partitions (a committed-offset probe answers) before timing."""
-    cat = bootstrap.catalog(phase.settings)
-    probe = cat.source_topic("MES")
+def _wait_ready(pipeline: LocalPipeline, phase: Phase, lags: _Lags, seconds: float = 90.0) -> None:
+    """The worker consumes (it committed past a warm-up record) before the clock starts."""
+    warm_up = bootstrap.catalog(phase.settings).source_topic("MES")
     key = b"__bench_warmup__"
     producer = _producer(phase.settings)
-    _produce_all(producer, [probe], [key], [b"warm-up: not an envelope"])
+    _produce_all(producer, [warm_up], [key], [b"warm-up: not an envelope"])
     deadline = time.monotonic() + seconds
-    sources = [s.name for s in cat.by_role(TopicRole.SOURCE)]
     while time.monotonic() < deadline:
         if pipeline.dead():
             raise InfrastructureError(f"components died: {pipeline.dead()}")
-        if group_lag(phase.settings, phase.settings.worker.app_id, sources) == 0:
+        if lags.worker() == 0:
             return
         time.sleep(0.5)
     raise InfrastructureError("the worker did not start consuming within 90 s")
@@ -166,21 +186,23 @@ def throughput(
 ) -> dict[str, Any]:
     """Publish everything as fast as possible; time until the store holds every chain."""
     pipeline = _start_pipeline(phase, echo)
+    lags = _Lags(phase)
     memory = PeakMemory()
     try:
-        _wait_ready(pipeline, phase)
+        _wait_ready(pipeline, phase, lags)
         keys = [e["batch_code"].encode() for e in workload.envelopes]
         began = time.monotonic()
         topics = workload.topics(bootstrap.catalog(phase.settings))
         _produce_all(_producer(phase.settings), topics, keys, values)
         produced = time.monotonic() - began
-        done = _drained(phase, len(values) + 1)
+        done = _drained(lags, len(values) + 1)
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
         seconds = time.monotonic() - began
         memory.sample(_pids(pipeline))
         batches = _stored_batches(phase.settings)
     finally:
         pipeline.stop_components()
+        lags.close()
     return {
         "events": len(values),
         "completed": finished,
@@ -205,14 +227,14 @@ def worker_only(
     keys = [e["batch_code"].encode() for e in workload.envelopes]
     topics = workload.topics(bootstrap.catalog(phase.settings))
     _produce_all(_producer(phase.settings), topics, keys, values)
-    sources = [s.name for s in bootstrap.catalog(phase.settings).by_role(TopicRole.SOURCE)]
+    lags = _Lags(phase)
     pipeline = LocalPipeline(phase.settings, phase.run_dir / "logs", echo=echo)
     pipeline.start("worker", ["worker", "--loglevel", "warning"])
     memory = PeakMemory()
     started: list[tuple[float, int]] = []
 
     def drained() -> bool:
-        lag = group_lag(phase.settings, phase.settings.worker.app_id, sources)
+        lag = lags.worker()
         if lag is not None and lag < len(values) and not started:
             started.append((time.monotonic(), lag))
         return lag == 0
@@ -222,6 +244,7 @@ def worker_only(
         ended = time.monotonic()
     finally:
         pipeline.stop_components()
+        lags.close()
     began, backlog = started[0] if started else (ended, 0)
     seconds = max(ended - began, 1e-3)
     return {
@@ -244,10 +267,11 @@ def latency(
 ) -> dict[str, Any]:
     """Offer events at a steady rate with event time = send time; store time minus event time."""
     pipeline = _start_pipeline(phase, echo)
+    lags = _Lags(phase)
     memory = PeakMemory()
     producer = _producer(phase.settings)
     try:
-        _wait_ready(pipeline, phase)
+        _wait_ready(pipeline, phase, lags)
         began = time.monotonic()
         topics = workload.topics(bootstrap.catalog(phase.settings))
         for index, (envelope, topic) in enumerate(zip(workload.envelopes, topics, strict=True)):
@@ -261,12 +285,13 @@ def latency(
                 memory.sample(_pids(pipeline))
         producer.flush(60)
         offered_s = time.monotonic() - began
-        done = _drained(phase, len(workload.envelopes) + 1)
+        done = _drained(lags, len(workload.envelopes) + 1)
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
         memory.sample(_pids(pipeline))
         samples = _latencies_ms(phase.settings)
     finally:
         pipeline.stop_components()
+        lags.close()
     samples.sort()
     return {
         "events": len(workload.envelopes),

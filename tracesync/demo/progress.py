@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from sinks import schema
 from tracesync import bootstrap
+from tracesync.pipeline import OffsetProbe
 from tracesync.settings import Settings
 from tracesync.topics import TopicRole
 
@@ -43,16 +44,6 @@ class Snapshot:
         )
 
 
-def _consumer(settings: Settings, group: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": group,
-            "enable.auto.commit": False,
-        }
-    )
-
-
 class ProgressProbe:
     """Reads offsets, committed positions and the store; the consumers never join a group."""
 
@@ -64,37 +55,12 @@ class ProgressProbe:
         self.dead = [t.name for t in cat.by_role(TopicRole.DLQ)]
         self.store = store
         self.started = time.monotonic()
-        self._offsets = _consumer(settings, f"{settings.worker.app_id}-progress")
-        self._worker = _consumer(settings, settings.worker.app_id)
-        self._sink = _consumer(settings, settings.store.sink_group)
+        self._worker = settings.worker.app_id
+        self._sink = settings.store.sink_group
+        self._offsets = OffsetProbe(settings, [self._worker, self._sink])
 
     def close(self) -> None:
-        for consumer in (self._offsets, self._worker, self._sink):
-            consumer.close()
-
-    def _partitions(self, topics: list[str]) -> list[TopicPartition]:
-        metadata = self._offsets.list_topics(timeout=5)
-        return [
-            TopicPartition(topic, p)
-            for topic in topics
-            if topic in metadata.topics
-            for p in metadata.topics[topic].partitions
-        ]
-
-    def _ends(self, partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
-        return {
-            (tp.topic, tp.partition): self._offsets.get_watermark_offsets(
-                tp, timeout=5, cached=False
-            )[1]
-            for tp in partitions
-        }
-
-    def _lag(self, consumer: Consumer, ends: dict[tuple[str, int], int]) -> int | None:
-        if not ends:
-            return None
-        committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=5)
-        # nothing committed on a partition yet: all of it is lag (the run's topics are fresh)
-        return sum(max(ends[(tp.topic, tp.partition)] - max(tp.offset, 0), 0) for tp in committed)
+        self._offsets.close()
 
     def _stored(self) -> int | None:
         try:
@@ -107,13 +73,11 @@ class ProgressProbe:
 
     def snapshot(self) -> Snapshot:
         try:
-            ends = self._ends(
-                self._partitions([*self.sources, self.chain, self.alerts, *self.dead])
-            )
+            ends = self._offsets.ends([*self.sources, self.chain, self.alerts, *self.dead])
             sources = {k: v for k, v in ends.items() if k[0] in self.sources}
             chain = {k: v for k, v in ends.items() if k[0] == self.chain}
-            worker_lag = self._lag(self._worker, sources)
-            sink_lag = self._lag(self._sink, chain)
+            worker_lag = self._offsets.lag(self._worker, sources)
+            sink_lag = self._offsets.lag(self._sink, chain)
         except KafkaException:
             ends, sources, chain, worker_lag, sink_lag = {}, {}, {}, None, None
         return Snapshot(

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer
-
 from tests.fixtures.kafka import KafkaBroker
+from tests.topic_reader import TopicReader
 from tracesync import bootstrap
 from tracesync.settings import Settings
 from tracesync.simulator.faults import FaultRates
@@ -23,33 +22,6 @@ from tracesync.simulator.publish import SimulationPublisher, simulator_producer_
 from tracesync.simulator.scenario import SimulationConfig, simulate
 from tracesync.simulator.verify import mismatches
 from tracesync.supervise import Component, wait_for
-
-_ORIGIN = ("dlq.topic", "dlq.partition", "dlq.offset")
-
-
-class LatestByKey:
-    """Reads a topic from the start, keeping the latest decoded value per key."""
-
-    def __init__(self, settings: Settings, topic: str, decode: Callable[[bytes], Any]) -> None:
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": f"e2e-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
-        self.consumer.subscribe([topic])
-        self.decode = decode
-        self.latest: dict[str, Any] = {}
-        self.origins: set[tuple[bytes, ...]] = set()
-
-    def poll(self) -> None:
-        for msg in self.consumer.consume(5000, timeout=0.5):
-            if msg.error() is None:
-                self.latest[msg.key().decode()] = self.decode(msg.value())
-                headers = dict(msg.headers() or [])
-                self.origins.add(tuple(headers.get(h, b"") for h in _ORIGIN))
 
 
 def test_simulated_plant_survives_a_worker_crash(
@@ -88,10 +60,10 @@ def test_simulated_plant_survives_a_worker_crash(
     publisher.publish(sim.records, bootstrap.envelope_serde(settings))
 
     topics = bootstrap.worker_topics(settings)
-    chains = LatestByKey(
+    chains = TopicReader(
         settings, topics.chain, bootstrap.record_serde(settings, "TraceChain", topics.chain).decode
     )
-    dlq = LatestByKey(settings, topics.dead_letter, lambda v: v)
+    dlq = TopicReader(settings, topics.dead_letter, lambda v: v)
     worker = Component(["worker", "--loglevel", "warning"], settings, tmp_path / "w1.log").start()
     try:
 
@@ -115,16 +87,16 @@ def test_simulated_plant_survives_a_worker_crash(
 
         def dead_lettered() -> bool:
             dlq.poll()
-            return len(dlq.origins) >= sim.oracle.expected_malformed
+            return len(dlq.dead_letter_origins()) >= sim.oracle.expected_malformed
 
         # at-least-once: a record re-read after the crash may be dead-lettered twice, but every
         # malformed record is there, and nothing else is
         assert wait_for(dead_lettered, 30)
-        assert len(dlq.origins) == sim.oracle.expected_malformed
+        assert len(dlq.dead_letter_origins()) == sim.oracle.expected_malformed
         inherited = [c for c in sim.oracle.chains.values() if c.inherited_active_holds]
         assert inherited, "the scenario must hold a raw lot that reaches downstream batches"
         assert worker.alive()
     finally:
         worker.stop()
-        chains.consumer.close()
-        dlq.consumer.close()
+        chains.close()
+        dlq.close()

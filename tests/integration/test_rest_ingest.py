@@ -26,6 +26,7 @@ import pytest
 
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import faust_partition, read_topic
+from tests.rest_samples import mes_event
 from tracesync.infra.kafka import ensure_topic
 from tracesync.serde import EnvelopeSerde
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
@@ -111,29 +112,6 @@ def server(kafka_broker: KafkaBroker, topic_prefix: str, tmp_path: Path) -> Iter
         yield ingest
     finally:
         ingest.stop()
-
-
-def mes_event(batch_code: str, event_id: str | None = None, **overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_type": "BATCH_STARTED",
-        "source_ref": f"MES:BS:{batch_code}",
-        "source_seq": 1,
-        "batch_code": batch_code,
-        "occurred_at": "2025-03-01T06:00:00Z",
-        "payload": {
-            "order_id": "PO-1",
-            "product_code": "P-100",
-            "line_id": "L1",
-            "shift": "A",
-            "team": "T1",
-            "operators": ["op-1"],
-            "equipment": ["MIX-1"],
-        },
-    }
-    if event_id is not None:
-        event["event_id"] = event_id
-    event.update(overrides)
-    return event
 
 
 def erp_event(batch_code: str) -> dict[str, Any]:

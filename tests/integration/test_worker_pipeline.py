@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer
 
 from producers.core import KafkaPublisher, OutboundRecord
 from streams.domain.chain import TraceChain, merge_all
@@ -23,6 +22,7 @@ from streams.domain.view import view_of
 from streams.records import chain_record
 from streams.state import event_from_envelope
 from tests.fixtures.kafka import KafkaBroker
+from tests.topic_reader import TopicReader
 from tracesync import bootstrap
 from tracesync.errors import RecordOrigin
 from tracesync.settings import Settings
@@ -194,34 +194,6 @@ def publish(
     records += [OutboundRecord(topic, key, value) for topic, key, value in raw]
     with KafkaPublisher(settings.kafka, settings.producer) as publisher:
         publisher.publish(records)
-
-
-class TopicReader:
-    """Reads a topic from the start and keeps the latest decoded value per key."""
-
-    def __init__(self, settings: Settings, topic: str, decode: Callable[[bytes], Any]) -> None:
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
-                "group.id": f"reader-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-            }
-        )
-        self.consumer.subscribe([topic])
-        self.decode = decode
-        self.latest: dict[str, Any] = {}
-        self.messages: list[Any] = []
-
-    def poll(self, seconds: float = 0.5) -> None:
-        for msg in self.consumer.consume(1000, timeout=seconds):
-            if msg.error():
-                continue
-            self.messages.append(msg)
-            self.latest[msg.key().decode()] = self.decode(msg.value())
-
-    def close(self) -> None:
-        self.consumer.close()
 
 
 def expected_records(

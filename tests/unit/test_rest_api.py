@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from producers.core import Acknowledgement, DeliveryFailure, DeliveryOutcome, OutboundRecord
 from producers.rest import RestIngest, create_app
+from tests.rest_samples import mes_event
 from tracesync import bootstrap
 from tracesync.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
@@ -47,27 +48,6 @@ class RecordingPublisher:
             self.records.append(record)
             outcomes.append(Acknowledgement(record.topic, 0, len(self.records) - 1, record.key))
         return outcomes
-
-
-def mes_event(batch_code: str = "B-000123", **overrides: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "event_type": "BATCH_STARTED",
-        "source_ref": f"MES:BS:{batch_code}",
-        "source_seq": 1,
-        "batch_code": batch_code,
-        "occurred_at": "2025-03-01T06:00:00Z",
-        "payload": {
-            "order_id": "PO-1",
-            "product_code": "P-100",
-            "line_id": "L1",
-            "shift": "A",
-            "team": "T1",
-            "operators": ["op-1"],
-            "equipment": ["MIX-1"],
-        },
-    }
-    event.update(overrides)
-    return event
 
 
 def erp_event(batch_code: str = "LOT-9") -> dict[str, Any]:

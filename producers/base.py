@@ -1,6 +1,7 @@
 """The small base every ingest adapter (REST, DB change capture, files) builds on.
 
-An adapter turns what a source system hands over into :class:`~tracesync.serde` envelopes; this
+An adapter turns what a source system hands over into :class:`~tracesync.contracts.serde`
+envelopes; this
 base turns an envelope into the record for its source system's topic, keyed by batch code, and
 holds the publisher (the producer core) the records go out through.
 """
@@ -22,7 +23,8 @@ class Publisher(Protocol):
 
 
 class EnvelopeEncoder(Protocol):
-    """Encodes a validated envelope to the bytes put on the topic (``tracesync.serde``)."""
+    """Encodes a validated envelope to the bytes put on the topic
+    (``tracesync.contracts.serde``)."""
 
     def encode(self, envelope: Any) -> bytes: ...
 

@@ -60,8 +60,8 @@ from producers.mapping import (
     load_mapping,
 )
 from tracesync import bootstrap
+from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, InfrastructureError, TracesyncError
-from tracesync.serde import EnvelopeSerde
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
 

@@ -49,9 +49,9 @@ from producers.mapping import (
     load_mapping,
 )
 from tracesync import bootstrap
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, TracesyncError
-from tracesync.record_serde import RecordSerde
-from tracesync.serde import EnvelopeSerde
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tracesync.avro_values import (
+from tracesync.contracts.avro_values import (
     ArrayNode,
     DateNode,
     DecimalNode,
@@ -48,9 +48,9 @@ from tracesync.avro_values import (
     UuidNode,
     compile_schema,
 )
+from tracesync.contracts.schemas import ENVELOPE, EVENT_TYPES, current
+from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, InvalidFieldsError
-from tracesync.schemas import ENVELOPE, EVENT_TYPES, current
-from tracesync.serde import EnvelopeSerde
 
 INGEST_NAMESPACE = uuid.UUID("6f1c2d0e-5b7a-4c1e-9a53-7d2f4e8b9c10")
 """uuid5 namespace of the event ids the DB and file adapters derive."""

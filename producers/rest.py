@@ -3,7 +3,8 @@
 ``POST /v1/{system}/events`` takes one Envelope as JSON, ``POST /v1/{system}/events/batch`` a JSON
 array of them (or ``{"events": [...]}``). Each request carries the API key of one source system in
 ``X-API-Key``; a key may publish only its own system's events. Every event is validated against the
-Avro Envelope (:mod:`tracesync.serde`), encoded, and published through the producer core to its
+Avro Envelope (:mod:`tracesync.contracts.serde`), encoded, and published through the producer core
+to its
 system's source topic, keyed by batch code. The response is sent after the broker acknowledged the
 events; bad events get a 4xx body naming each offending field path and the reason.
 """
@@ -32,9 +33,9 @@ from producers.base import EnvelopeEncoder, Publisher, SourceAdapter, TopicForSy
 from producers.core import Acknowledgement, DeliveryFailure, KafkaPublisher
 from producers.rest_openapi import request_body
 from tracesync import bootstrap
+from tracesync.contracts.schemas import EVENT_TYPES
+from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import InvalidFieldsError, TracesyncError
-from tracesync.schemas import EVENT_TYPES
-from tracesync.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
 

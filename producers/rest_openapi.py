@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracesync.schemas import ENVELOPE, JsonSchema, current, fullname
+from tracesync.contracts.schemas import ENVELOPE, JsonSchema, current, fullname
 
 SERVER_FILLED = ("event_id", "recorded_at", "plant", "source_system")
 """Envelope fields the server fills when a request omits them."""

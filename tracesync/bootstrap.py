@@ -13,10 +13,10 @@ from confluent_kafka.admin import AdminClient
 
 from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
 from streams.processor import Incoming
-from tracesync.record_serde import RecordSerde
-from tracesync.registry_client import Compatibility, RegistryError, SchemaRegistry
-from tracesync.schemas import current
-from tracesync.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.contracts.registry_client import Compatibility, RegistryError, SchemaRegistry
+from tracesync.contracts.schemas import current
+from tracesync.contracts.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fixtures.kafka import KafkaBroker
-from tracesync.supervise import TRACESYNC
+from tracesync.devtools.supervise import TRACESYNC
 
 
 def test_bench_completes_every_phase_on_a_tiny_workload(

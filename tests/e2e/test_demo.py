@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select
 
-from sinks import schema
+from sinks.store import schema
 from tests.fixtures.kafka import KafkaBroker
-from tracesync.demo.run import DEMO_RATES
-from tracesync.simulator.scenario import SimulationConfig, simulate
-from tracesync.simulator.verify import mismatches
+from tracesync.devtools.demo.run import DEMO_RATES
+from tracesync.devtools.simulator.scenario import SimulationConfig, simulate
+from tracesync.devtools.simulator.verify import mismatches
 
 pytestmark = pytest.mark.e2e
 

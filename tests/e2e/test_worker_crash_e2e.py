@@ -16,12 +16,16 @@ from typing import Any
 from tests.fixtures.kafka import KafkaBroker
 from tests.topic_reader import TopicReader
 from tracesync import bootstrap
+from tracesync.devtools.simulator.faults import FaultRates
+from tracesync.devtools.simulator.publish import (
+    SimulationPublisher,
+    simulator_producer_config,
+    topic_names,
+)
+from tracesync.devtools.simulator.scenario import SimulationConfig, simulate
+from tracesync.devtools.simulator.verify import mismatches
+from tracesync.devtools.supervise import Component, wait_for
 from tracesync.settings import Settings
-from tracesync.simulator.faults import FaultRates
-from tracesync.simulator.publish import SimulationPublisher, simulator_producer_config, topic_names
-from tracesync.simulator.scenario import SimulationConfig, simulate
-from tracesync.simulator.verify import mismatches
-from tracesync.supervise import Component, wait_for
 
 
 def test_simulated_plant_survives_a_worker_crash(

@@ -38,10 +38,10 @@ from producers.dbpoll import run_db_ingest
 from producers.mapping import derived_event_id
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import read_topic
-from tracesync.infra.kafka import ensure_topic
-from tracesync.serde import EnvelopeSerde
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.infra.kafka import ensure_topic
+from tracesync.devtools.supervise import Component, wait_for
 from tracesync.settings import IngestDbSettings, KafkaSettings, RegistrySettings, Settings
-from tracesync.supervise import Component, wait_for
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration

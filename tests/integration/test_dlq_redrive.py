@@ -19,14 +19,14 @@ from click.testing import CliRunner, Result
 from confluent_kafka import Consumer, TopicPartition
 
 from producers.core import KafkaPublisher, OutboundRecord
-from sinks.targets import SinkTopics, parse_routes
+from sinks.targets.sink import SinkTopics, parse_routes
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
 from tests.unit.targets_factory import life_of
 from tracesync import deadletter
 from tracesync.cli import main
+from tracesync.contracts.record_serde import RecordSerde
 from tracesync.errors import RecordOrigin
-from tracesync.record_serde import RecordSerde
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration

@@ -24,11 +24,11 @@ from producers.files import run_file_ingest
 from producers.mapping import derived_event_id
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import read_topic
-from tracesync.infra.kafka import ensure_topic
-from tracesync.record_serde import RecordSerde
-from tracesync.serde import EnvelopeSerde
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.infra.kafka import ensure_topic
+from tracesync.devtools.supervise import Component, wait_for
 from tracesync.settings import IngestFilesSettings, KafkaSettings, RegistrySettings, Settings
-from tracesync.supervise import Component, wait_for
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from tests.fixtures.kafka import KafkaBroker
-from tracesync.infra import kafka as infra
+from tracesync.devtools.infra import kafka as infra
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 
 from tests.fixtures.kafka import SPARE_PORTS, KafkaBroker, kafka_test_settings
 from tests.slot import TEST_HOME
+from tracesync.devtools.infra import kafka as infra
 from tracesync.errors import InfrastructureError
-from tracesync.infra import kafka as infra
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from tests.fixtures.postgres import unique_database_name
-from tracesync.infra import postgres
+from tracesync.devtools.infra import postgres
 from tracesync.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.fixtures.registry import RunningRegistry
-from tracesync.registry_client import (
+from tracesync.contracts.registry_client import (
     Compatibility,
     IncompatibleSchemaError,
     RegistryError,

@@ -8,7 +8,11 @@ import uuid
 import pytest
 
 from tests.fixtures.registry import RunningRegistry
-from tracesync.registry_client import Compatibility, IncompatibleSchemaError, SchemaRegistry
+from tracesync.contracts.registry_client import (
+    Compatibility,
+    IncompatibleSchemaError,
+    SchemaRegistry,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from tests.fixtures.registry import RunningRegistry
-from tracesync.registry_client import SchemaRegistry
+from tracesync.contracts.registry_client import SchemaRegistry
 
 pytestmark = pytest.mark.integration
 

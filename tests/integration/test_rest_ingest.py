@@ -27,8 +27,8 @@ import pytest
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import faust_partition, read_topic
 from tests.rest_samples import mes_event
-from tracesync.infra.kafka import ensure_topic
-from tracesync.serde import EnvelopeSerde
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.infra.kafka import ensure_topic
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration

@@ -14,17 +14,17 @@ from confluent_kafka import Consumer
 
 from tests.fixtures.kafka import KafkaBroker
 from tracesync.cli import main
-from tracesync.errors import SerializationError
-from tracesync.infra import kafka as infra
-from tracesync.serde import EnvelopeSerde
-from tracesync.settings import KafkaSettings, ProducerSettings
-from tracesync.simulator import Oracle, SimulationConfig, simulate
-from tracesync.simulator.publish import (
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.infra import kafka as infra
+from tracesync.devtools.simulator import Oracle, SimulationConfig, simulate
+from tracesync.devtools.simulator.publish import (
     SimulationPublisher,
     simulator_producer_config,
     simulator_serde,
     topic_names,
 )
+from tracesync.errors import SerializationError
+from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration
 

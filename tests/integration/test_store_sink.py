@@ -23,12 +23,12 @@ import pytest
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from sqlalchemy import select
 
-from sinks import schema
-from sinks.store import create_store_engine
+from sinks.store import schema
+from sinks.store.database import create_store_engine
 from tests.fixtures.kafka import KafkaBroker
 from tests.unit.store_plant import T0, chain
-from tracesync.infra import postgres
-from tracesync.record_serde import RecordSerde
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.devtools.infra import postgres
 from tracesync.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from sinks import schema
-from sinks.rows import alert_row, chain_rows
-from sinks.store import TraceStore, create_store_engine, migrate, open_store
+from sinks.store import schema
+from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
+from sinks.store.rows import alert_row, chain_rows
 from tests.unit.store_plant import T0, chain
 from tracesync.cli import main
 

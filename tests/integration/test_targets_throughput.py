@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from producers.core import KafkaPublisher, OutboundRecord
-from sinks.targets import SinkTopics, parse_routes
+from sinks.targets.sink import SinkTopics, parse_routes
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
 from tests.unit.targets_factory import life_of
-from tracesync.record_serde import RecordSerde
+from tracesync.contracts.record_serde import RecordSerde
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration

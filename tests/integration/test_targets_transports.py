@@ -15,9 +15,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from sinks.file_target import FileTarget
-from sinks.routing import Notice
-from sinks.table_target import TableTarget
+from sinks.targets.file_target import FileTarget
+from sinks.targets.routing import Notice
+from sinks.targets.table_target import TableTarget
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka.admin import AdminClient
 
 from tests.fixtures.kafka import KafkaBroker
+from tracesync.devtools.infra.kafka import ensure_topic
 from tracesync.errors import TopologyError
-from tracesync.infra.kafka import ensure_topic
 from tracesync.topics import TopicCatalog, apply, read_state
 
 pytestmark = pytest.mark.integration

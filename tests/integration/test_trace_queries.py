@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sinks.queries import recall, trace
-from sinks.rows import chain_rows
-from sinks.store import TraceStore, open_store
+from sinks.store.database import TraceStore, open_store
+from sinks.store.queries import recall, trace
+from sinks.store.rows import chain_rows
 from tests.unit.store_plant import chain, plant
 from tracesync.cli import main
 

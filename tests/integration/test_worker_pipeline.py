@@ -24,9 +24,9 @@ from streams.state import event_from_envelope
 from tests.fixtures.kafka import KafkaBroker
 from tests.topic_reader import TopicReader
 from tracesync import bootstrap
+from tracesync.devtools.supervise import Component, wait_for
 from tracesync.errors import RecordOrigin
 from tracesync.settings import Settings
-from tracesync.supervise import Component, wait_for
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 

@@ -18,14 +18,14 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-from sinks.store import open_store
-from sinks.store_sink import SinkTopics, StoreSink, consumer_config
-from sinks.synthetic import synthetic_records
+from sinks.store.database import open_store
+from sinks.store.sink import SinkTopics, StoreSink, consumer_config
 from tests.fixtures.kafka import SINGLE_BROKER_PORT, SINGLE_CONTROLLER_PORT, kafka_test_settings
 from tests.slot import REPO_ROOT, TEST_HOME
-from tracesync.infra import kafka as infra
-from tracesync.infra import postgres
-from tracesync.record_serde import RecordSerde
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.devtools.infra import kafka as infra
+from tracesync.devtools.infra import postgres
+from tracesync.devtools.synthetic import synthetic_records
 from tracesync.settings import KafkaSettings, StoreSettings, load_settings
 
 

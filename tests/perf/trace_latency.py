@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from sinks import schema
-from sinks.queries import recall, trace
-from sinks.store import open_store
+from sinks.store import schema
+from sinks.store.database import open_store
+from sinks.store.queries import recall, trace
 
 
 def measure(name: str, codes: list[str], run: Callable[[str], object]) -> None:

@@ -15,8 +15,9 @@ import pytest
 
 from producers.files import read_rows
 from producers.mapping import Converted, RowConverter, SourceMapping, load_mapping
-from tracesync.demo.feed import write_csv
-from tracesync.demo.renderers import (
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.demo.feed import write_csv
+from tracesync.devtools.demo.renderers import (
     OUTBOX_OF_EVENT,
     WMS_RECEIPT_COLUMNS,
     Edge,
@@ -26,9 +27,8 @@ from tracesync.demo.renderers import (
     qms_inspection_element,
     wms_receipt_row,
 )
-from tracesync.demo.setup import MAPPINGS
-from tracesync.serde import EnvelopeSerde
-from tracesync.simulator.scenario import SimulationConfig, simulate
+from tracesync.devtools.demo.setup import MAPPINGS
+from tracesync.devtools.simulator.scenario import SimulationConfig, simulate
 
 SIM = simulate(SimulationConfig(batches=40, seed=7))
 MAPPING_OF_TABLE = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tracesync.infra.kafka import (
+from tracesync.devtools.infra.kafka import (
     KafkaRuntime,
     NodeSpec,
     Voter,

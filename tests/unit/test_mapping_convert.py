@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from producers.mapping import Converted, RowConverter, RowRejected, derived_event_id, parse_mapping
-from tracesync.serde import EnvelopeSerde
+from tracesync.contracts.serde import EnvelopeSerde
 
 MAPPING = """
 [source]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sinks.queries import BatchDetail, BatchTrace, Link, RecallReport, Resolved, TraceReport
-from sinks.report import recall_text, report_dict, trace_text
+from sinks.store.queries import BatchDetail, BatchTrace, Link, RecallReport, Resolved, TraceReport
+from sinks.store.report import recall_text, report_dict, trace_text
 
 
 def _detail(code: str) -> BatchDetail:

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tracesync.cli import main
-from tracesync.infra import registry as infra
-from tracesync.registry_client import Compatibility, _compatibility_of
+from tracesync.contracts.registry_client import Compatibility, _compatibility_of
+from tracesync.devtools.infra import registry as infra
 from tracesync.settings import RegistrySettings, Settings
 
 

@@ -20,7 +20,7 @@ from producers.core import Acknowledgement, DeliveryFailure, DeliveryOutcome, Ou
 from producers.rest import RestIngest, create_app
 from tests.rest_samples import mes_event
 from tracesync import bootstrap
-from tracesync.serde import EnvelopeSerde
+from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
 

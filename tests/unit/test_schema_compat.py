@@ -9,9 +9,15 @@ from typing import Any
 
 import pytest
 
+from tracesync.contracts.schema_compat import CompatProblem, check_backward, release
+from tracesync.contracts.schemas import (
+    RELEASE_ROOTS,
+    ReleasedVersion,
+    SchemaSet,
+    current,
+    released_versions,
+)
 from tracesync.errors import ConfigurationError
-from tracesync.schema_compat import CompatProblem, check_backward, release
-from tracesync.schemas import RELEASE_ROOTS, ReleasedVersion, SchemaSet, current, released_versions
 
 
 def test_current_schemas_read_every_released_version() -> None:

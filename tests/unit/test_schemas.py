@@ -9,7 +9,7 @@ import avro.schema
 import pytest
 from fastavro.schema import parse_schema
 
-from tracesync.schemas import (
+from tracesync.contracts.schemas import (
     AVRO_DIR,
     ENVELOPE,
     EVENT_TYPES,

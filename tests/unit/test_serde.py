@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from tests.unit.test_serde_samples import PAYLOADS, envelope
-from tracesync.errors import InvalidFieldsError, RecordOrigin, SerializationError, ValidationError
-from tracesync.schemas import ENVELOPE, current
-from tracesync.serde import (
+from tracesync.contracts.schemas import ENVELOPE, current
+from tracesync.contracts.serde import (
     ENVELOPE_SUBJECT,
     EnvelopeSerde,
     SingleObjectFormat,
     envelope_from_json,
     envelope_to_json,
 )
+from tracesync.errors import InvalidFieldsError, RecordOrigin, SerializationError, ValidationError
 
 ORIGIN = RecordOrigin("mes.events", 2, 41)
 

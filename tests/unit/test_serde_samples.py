@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from tracesync.schemas import EVENT_TYPES
+from tracesync.contracts.schemas import EVENT_TYPES
 
 
 def qty(value: str, uom: str = "KG") -> dict[str, Any]:

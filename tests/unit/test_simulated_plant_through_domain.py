@@ -16,11 +16,11 @@ from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming
 from streams.records import chain_record
-from tracesync.serde import EnvelopeSerde
-from tracesync.simulator.faults import FaultRates
-from tracesync.simulator.publish import wire_value
-from tracesync.simulator.scenario import SimulationConfig, simulate
-from tracesync.simulator.verify import mismatches
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.simulator.faults import FaultRates
+from tracesync.devtools.simulator.publish import wire_value
+from tracesync.devtools.simulator.scenario import SimulationConfig, simulate
+from tracesync.devtools.simulator.verify import mismatches
 
 DERIVED = "trace.derived"
 

@@ -11,10 +11,10 @@ from decimal import Decimal
 import pytest
 from fastavro.validation import validate
 
-from tracesync.schemas import ENVELOPE, EVENT_TYPES, current
-from tracesync.serde import EnvelopeSerde
-from tracesync.simulator import Simulation, SimulationConfig, simulate
-from tracesync.simulator.events import TOPIC_OF_SYSTEM
+from tracesync.contracts.schemas import ENVELOPE, EVENT_TYPES, current
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.simulator import Simulation, SimulationConfig, simulate
+from tracesync.devtools.simulator.events import TOPIC_OF_SYSTEM
 
 
 @pytest.fixture(scope="module")

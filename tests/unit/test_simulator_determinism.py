@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracesync.simulator import SimulationConfig, simulate
-from tracesync.simulator.faults import describe
+from tracesync.devtools.simulator import SimulationConfig, simulate
+from tracesync.devtools.simulator.faults import describe
 
 
 def test_same_seed_same_events_records_and_oracle(tmp_path: Path) -> None:

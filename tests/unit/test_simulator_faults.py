@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.simulator import FaultRates, Simulation, SimulationConfig, simulate
+from tracesync.devtools.simulator.publish import wire_value
 from tracesync.errors import SerializationError
-from tracesync.serde import EnvelopeSerde
-from tracesync.simulator import FaultRates, Simulation, SimulationConfig, simulate
-from tracesync.simulator.publish import wire_value
 
 RATES = FaultRates(
     duplicates=0.03, reorder=0.05, late=0.02, malformed=0.01, mismatch=0.05, missing=0.02

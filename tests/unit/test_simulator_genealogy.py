@@ -6,7 +6,7 @@ from functools import cache
 
 import pytest
 
-from tracesync.simulator import Simulation, SimulationConfig, simulate
+from tracesync.devtools.simulator import Simulation, SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

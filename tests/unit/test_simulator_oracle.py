@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tracesync.simulator import Oracle, Simulation, SimulationConfig, simulate
+from tracesync.devtools.simulator import Oracle, Simulation, SimulationConfig, simulate
 
 
 @pytest.fixture(scope="module")

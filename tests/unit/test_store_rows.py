@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sinks.rows import chain_rows, jsonable, latest_per_batch
+from sinks.store.rows import chain_rows, jsonable, latest_per_batch
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import view_of

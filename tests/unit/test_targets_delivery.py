@@ -10,13 +10,13 @@ from typing import ClassVar
 
 import pytest
 
-from sinks.routing import Notice
-from sinks.target_base import Target
-from sinks.target_ledger import SentLedger
-from sinks.targets import NoticeDelivery, RetryPolicy, SinkStats, SinkStoppedError
+from sinks.targets.base import Target
+from sinks.targets.ledger import SentLedger
+from sinks.targets.routing import Notice
+from sinks.targets.sink import NoticeDelivery, RetryPolicy, SinkStats, SinkStoppedError
 from tracesync import deadletter
 from tracesync.errors import RecordOrigin
-from tracesync.redrive import RedriveFilter, parse_since
+from tracesync.ops.redrive import RedriveFilter, parse_since
 
 NO_WAIT = RetryPolicy(attempts=4, initial_backoff_s=0.0, max_backoff_s=0.0, jitter=0.0)
 

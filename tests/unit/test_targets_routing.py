@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from sinks.routing import PREDICATES, build_route, idempotency_key, render, resolve
-from sinks.targets import load_routes, parse_override, parse_routes
+from sinks.targets.routing import PREDICATES, build_route, idempotency_key, render, resolve
+from sinks.targets.sink import load_routes, parse_override, parse_routes
 from tests.unit import domain_factory as f
 from tests.unit.targets_factory import ChainBuilder, inspection, life_of
+from tracesync.contracts.record_serde import RecordSerde
 from tracesync.errors import ConfigurationError
-from tracesync.record_serde import RecordSerde
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "routes" / "example.toml"
 SERDE = RecordSerde.single_object("TraceChain")

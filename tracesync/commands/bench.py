@@ -61,9 +61,15 @@ def bench(
     asserted.
     """
     from tracesync import bootstrap
-    from tracesync.bench.run import latency, phase_settings, raw_ceiling, throughput, worker_only
-    from tracesync.bench.workload import build_workload, encode_all
-    from tracesync.pipeline import LocalPipeline
+    from tracesync.devtools.bench.run import (
+        latency,
+        phase_settings,
+        raw_ceiling,
+        throughput,
+        worker_only,
+    )
+    from tracesync.devtools.bench.workload import build_workload, encode_all
+    from tracesync.devtools.pipeline import LocalPipeline
 
     settings = settings_from(ctx)
 

@@ -31,7 +31,7 @@ def demo(ctx: click.Context, batches: int, seed: int, keep_running: bool, timeou
 
     Exit code 0 when the trace store and every answer match the simulator's oracle.
     """
-    from tracesync.demo.run import DemoOptions, run_demo
+    from tracesync.devtools.demo.run import DemoOptions, run_demo
 
     settings = settings_from(ctx)
     options = DemoOptions(batches, seed, keep_running, timeout_s)

@@ -53,7 +53,7 @@ def dlq() -> None:
 @click.pass_context
 def list_dead_letters(ctx: click.Context, topic: str, group: str | None) -> None:
     """Count the topic's records by reason, origin topic, stage and route."""
-    from tracesync.redrive import redrive_group, summarize
+    from tracesync.ops.redrive import redrive_group, summarize
 
     settings = settings_from(ctx)
     name = _topic(settings, topic)
@@ -93,7 +93,7 @@ def redrive_dead_letters(
     the broker acknowledged the redriven records, so each record is redriven once.
     """
     from producers.core import KafkaPublisher
-    from tracesync.redrive import RedriveFilter, parse_since, redrive, redrive_group
+    from tracesync.ops.redrive import RedriveFilter, parse_since, redrive, redrive_group
 
     settings = settings_from(ctx)
     name = _topic(settings, topic)

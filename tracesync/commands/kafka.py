@@ -10,8 +10,8 @@ from typing import TypeVar
 import click
 
 from tracesync.cli import settings_from
+from tracesync.devtools.infra import kafka as infra
 from tracesync.errors import TracesyncError
-from tracesync.infra import kafka as infra
 from tracesync.settings import Settings
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from typing import TypeVar
 import click
 
 from tracesync.cli import settings_from
+from tracesync.devtools.infra import registry as infra
 from tracesync.errors import InfrastructureError
-from tracesync.infra import registry as infra
 
 T = TypeVar("T")
 

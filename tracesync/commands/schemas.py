@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from tracesync import schema_compat
+from tracesync.contracts import schema_compat
+from tracesync.contracts.schemas import ENVELOPE, current, released_versions
 from tracesync.errors import TracesyncError
-from tracesync.schemas import ENVELOPE, current, released_versions
 
 
 @click.group("schemas")

@@ -13,17 +13,17 @@ from pathlib import Path
 import click
 
 from tracesync.cli import settings_from
-from tracesync.errors import TracesyncError
-from tracesync.simulator.dump import write_dump
-from tracesync.simulator.faults import FaultRates, fault_summary
-from tracesync.simulator.publish import (
+from tracesync.devtools.simulator.dump import write_dump
+from tracesync.devtools.simulator.faults import FaultRates, fault_summary
+from tracesync.devtools.simulator.publish import (
     SimulationPublisher,
     simulator_producer_config,
     simulator_serde,
     topic_names,
 )
-from tracesync.simulator.scenario import SimulationConfig
-from tracesync.simulator.scenario import simulate as run_simulation
+from tracesync.devtools.simulator.scenario import SimulationConfig
+from tracesync.devtools.simulator.scenario import simulate as run_simulation
+from tracesync.errors import TracesyncError
 
 _RATE = click.FloatRange(0.0, 1.0)
 

@@ -10,8 +10,8 @@ from typing import Any
 import click
 from confluent_kafka import Consumer, Producer
 
-from sinks.store import open_store
-from sinks.store_sink import SinkTopics, StoreSink, consumer_config
+from sinks.store.database import open_store
+from sinks.store.sink import SinkTopics, StoreSink, consumer_config
 from tracesync.cli import settings_from
 from tracesync.errors import TracesyncError
 from tracesync.topics import TopicCatalog
@@ -122,9 +122,9 @@ def targets(
     to dlq.sinks with the reason and route; offsets are committed after ack or dead letter.
     """
     from producers.core import KafkaPublisher
-    from sinks.routing import Source
-    from sinks.targets import SinkTopics as TargetTopics
-    from sinks.targets import load_routes, open_sink, parse_override
+    from sinks.targets.routing import Source
+    from sinks.targets.sink import SinkTopics as TargetTopics
+    from sinks.targets.sink import load_routes, open_sink, parse_override
     from tracesync.bootstrap import record_serde
 
     settings = settings_from(ctx)

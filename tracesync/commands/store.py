@@ -6,9 +6,9 @@ import time
 
 import click
 
-from sinks.store import create_store_engine, migrate, open_store
-from sinks.synthetic import synthetic_chains
+from sinks.store.database import create_store_engine, migrate, open_store
 from tracesync.cli import settings_from
+from tracesync.devtools.synthetic import synthetic_chains
 from tracesync.errors import TracesyncError
 
 _WRITE_CHUNK = 500

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 import orjson
 
-from sinks.queries import DEFAULT_MAX_DEPTH, recall, trace
-from sinks.report import recall_text, report_dict, trace_text
-from sinks.store import open_store
+from sinks.store.database import open_store
+from sinks.store.queries import DEFAULT_MAX_DEPTH, recall, trace
+from sinks.store.report import recall_text, report_dict, trace_text
 from tracesync.cli import settings_from
 from tracesync.errors import TracesyncError
 

@@ -1,0 +1,74 @@
+"""Serde for the pipeline's own records (``TraceChain``, ``Alert``): one named record of avro/.
+
+Same wire formats as the envelope serde (:mod:`tracesync.contracts.serde`): Avro single-object
+encoding
+(fingerprint header) or the Confluent wire format (schema id from the registry).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from typing import Any
+
+from fastavro import schemaless_reader, schemaless_writer
+
+from tracesync.contracts.schemas import SchemaSet, current
+from tracesync.contracts.serde import (
+    CONFLUENT_MAGIC,
+    SINGLE_OBJECT_MAGIC,
+    SchemaRegistry,
+    topic_subject,
+)
+from tracesync.errors import RecordOrigin, SerializationError
+
+
+class RecordSerde:
+    """Encode and decode one record type; decoding accepts the header it writes."""
+
+    def __init__(self, name: str, header: bytes, schemas: SchemaSet | None = None) -> None:
+        self.name = name
+        self._schemas = schemas or current()
+        self._schema = self._schemas.parsed(name)
+        self._header = header
+        # whatever this serde writes, it also reads the single-object form of the same schema
+        self._readable = (header, SINGLE_OBJECT_MAGIC + self._schemas.fingerprint(name))
+
+    @classmethod
+    def single_object(cls, name: str) -> RecordSerde:
+        schemas = current()
+        return cls(name, SINGLE_OBJECT_MAGIC + schemas.fingerprint(name), schemas)
+
+    @classmethod
+    def confluent(cls, name: str, registry: SchemaRegistry, topic: str) -> RecordSerde:
+        schemas = current()
+        schema_id = registry.register_avro(topic_subject(topic), schemas.canonical_json(name))
+        return cls(name, CONFLUENT_MAGIC + struct.pack(">I", schema_id), schemas)
+
+    def encode(self, record: dict[str, Any]) -> bytes:
+        out = io.BytesIO()
+        out.write(self._header)
+        try:
+            schemaless_writer(out, self._schema, record)
+        except Exception as exc:
+            raise SerializationError(f"cannot encode {self.name}: {exc}") from exc
+        return out.getvalue()
+
+    def decode(self, data: bytes, origin: RecordOrigin | None = None) -> dict[str, Any]:
+        origin = origin or RecordOrigin()
+        header = next((h for h in self._readable if data and data.startswith(h)), None)
+        if header is None:
+            raise SerializationError(
+                f"not a {self.name} record of this schema version "
+                f"(header {bytes(data[:10]).hex() if data else 'empty'})",
+                origin=origin,
+            )
+        body = io.BytesIO(data)
+        body.seek(len(header))
+        try:
+            record = schemaless_reader(body, self._schema, None)
+        except Exception as exc:
+            raise SerializationError(f"cannot decode {self.name}: {exc}", origin=origin) from exc
+        if not isinstance(record, dict):
+            raise SerializationError(f"{self.name} did not decode to a record", origin=origin)
+        return record

@@ -1,0 +1,1 @@
+"""Operations on a running pipeline that SREs drive from the CLI: dead-letter re-drive."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
-from producers.core import Acknowledgement, DeliveryOutcome, OutboundRecord
+from tracesync.publisher import Acknowledgement, DeliveryOutcome, OutboundRecord
 
 
 class Publisher(Protocol):
-    """What adapters need of the producer core (:class:`producers.core.KafkaPublisher`)."""
+    """What adapters need of the producer core (:class:`tracesync.publisher.KafkaPublisher`)."""
 
     def publish(self, records: Sequence[OutboundRecord]) -> list[Acknowledgement]: ...
 

@@ -48,7 +48,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from producers.base import Publisher, SourceAdapter
-from producers.core import KafkaPublisher, OutboundRecord
 from producers.mapping import (
     Converted,
     DbSource,
@@ -57,11 +56,10 @@ from producers.mapping import (
     SourceMapping,
     derived_event_id,
     evaluate,
-    load_mapping,
 )
-from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, InfrastructureError, TracesyncError
+from tracesync.publisher import OutboundRecord
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
 
@@ -375,44 +373,3 @@ def engine_for(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigurationError(f"bad source database URL: {exc}") from exc
-
-
-def run_db_ingest(
-    settings: Settings,
-    mapping_paths: Sequence[Path],
-    url: str | None,
-    stop: threading.Event,
-    once: bool = False,
-) -> StepResult:
-    """Entry point of ``tracesync ingest db``: poll every mapping's table until ``stop``."""
-    mappings = [load_mapping(p) for p in mapping_paths]
-    if url and len(mappings) > 1:
-        raise ConfigurationError("--url names one database; give one --mapping with it")
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
-    watermarks = WatermarkStore(settings.home / "ingest" / WATERMARK_FILE)
-    engines: list[Engine] = []
-    try:
-        serde = bootstrap.envelope_serde(settings)
-        topics = TopicCatalog.from_settings(settings)
-        adapters = []
-        for mapping in mappings:
-            engines.append(engine_for(source_url(mapping, settings, url)))
-            adapters.append(
-                DbChangeCapture(
-                    mapping,
-                    engines[-1],
-                    publisher,
-                    serde,
-                    topics,
-                    watermarks=watermarks,
-                    plant=settings.plant,
-                    batch_size=settings.ingest_db.batch_size,
-                )
-            )
-        db = settings.ingest_db
-        return run(adapters, stop, db.poll_interval_s, db.retry_backoff_s, once=once)
-    finally:
-        publisher.close()
-        watermarks.close()
-        for engine in engines:
-            engine.dispose()

@@ -40,19 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from producers.base import Publisher, SourceAdapter
-from producers.core import KafkaPublisher, OutboundRecord
 from producers.mapping import (
     Converted,
     RowConverter,
     SourceMapping,
     derived_event_id,
-    load_mapping,
 )
-from tracesync import bootstrap
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, TracesyncError
-from tracesync.settings import Settings
+from tracesync.publisher import OutboundRecord
 from tracesync.topics import TopicCatalog
 
 log = logging.getLogger(__name__)
@@ -500,34 +497,3 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def _remove_marker(path: Path) -> None:
     path.with_name(path.name + DONE_SUFFIX).unlink(missing_ok=True)
-
-
-def run_file_ingest(
-    settings: Settings,
-    mapping_paths: Sequence[Path],
-    folder: Path,
-    stop: threading.Event,
-    once: bool = False,
-) -> list[FileOutcome]:
-    """Entry point of ``tracesync ingest files``: watch ``folder`` until ``stop``."""
-    mappings = [load_mapping(p) for p in mapping_paths]
-    if not folder.is_dir():
-        raise ConfigurationError(f"watched folder {folder} does not exist")
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
-    ledger = FileLedger(settings.home / "ingest" / LEDGER_FILE)
-    try:
-        ingest = FileDropIngest(
-            folder,
-            mappings,
-            publisher,
-            bootstrap.envelope_serde(settings),
-            TopicCatalog.from_settings(settings),
-            ledger=ledger,
-            plant=settings.plant,
-            publish_chunk=settings.ingest_files.publish_chunk,
-        )
-        files = settings.ingest_files
-        return ingest.run(stop, files.poll_interval_s, files.settle_s, once=once)
-    finally:
-        publisher.close()
-        ledger.close()

@@ -22,7 +22,6 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-import uvicorn
 from fastapi import FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,14 +29,12 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, SecretStr
 
 from producers.base import EnvelopeEncoder, Publisher, SourceAdapter, TopicForSystem
-from producers.core import Acknowledgement, DeliveryFailure, KafkaPublisher
 from producers.rest_openapi import request_body
-from tracesync import bootstrap
 from tracesync.contracts.schemas import EVENT_TYPES
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import InvalidFieldsError, TracesyncError
+from tracesync.publisher import Acknowledgement, DeliveryFailure
 from tracesync.settings import IngestSettings, Settings
-from tracesync.topics import TopicCatalog
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +104,7 @@ class Prepared:
 
     index: int
     event_id: str
-    record: Any  # producers.core.OutboundRecord
+    record: Any  # tracesync.publisher.OutboundRecord
 
 
 @dataclass(frozen=True)
@@ -480,24 +477,3 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 # -- running it -----------------------------------------------------------------------------
-
-
-def run_server(settings: Settings, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, then flush the producer (bounded by its flush timeout)."""
-    topics = TopicCatalog.from_settings(settings)
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
-    try:
-        # every event reaching encode came through from_json, which checked each field already;
-        # the encoder still fails (SerializationError, answered 422) on a mismatch
-        serde = bootstrap.envelope_serde(settings, fastavro_validation=False)
-        ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
-        app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
-        config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
-        uvicorn.Server(config).run()
-    finally:
-        _close(publisher)
-
-
-def _close(publisher: KafkaPublisher) -> None:
-    remaining = publisher.close()
-    log.info("REST ingest stopped; producer flushed, %d record(s) left undelivered", remaining)

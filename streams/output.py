@@ -17,7 +17,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from producers.core import producer_config
+from tracesync.kafka_clients import producer_config
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 log = logging.getLogger(__name__)

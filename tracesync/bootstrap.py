@@ -1,7 +1,8 @@
-"""The composition root: build serdes, topic names and components from one Settings object.
+"""What every process's composition root shares: the topic catalog, the registry, the serdes.
 
-Entry points (the CLI commands, tests) call these builders; nothing below them reads settings
-from anywhere else. The wire format is chosen here, once: the Confluent wire format with schema
+Each process has its own root (``producers/bootstrap.py``, ``streams/bootstrap.py``,
+``sinks/bootstrap.py``) that calls these builders; nothing below them reads settings from
+anywhere else. The wire format is chosen here, once: the Confluent wire format with schema
 ids from the registry when ``settings.registry.enabled``, Avro single-object encoding otherwise.
 """
 
@@ -11,14 +12,13 @@ from functools import cache
 
 from confluent_kafka.admin import AdminClient
 
-from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
-from streams.processor import Incoming
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.registry_client import Compatibility, RegistryError, SchemaRegistry
 from tracesync.contracts.schemas import current
 from tracesync.contracts.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
+from tracesync.kafka_clients import admin_client
 from tracesync.settings import Settings
-from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
+from tracesync.topics import TopicCatalog, apply
 
 
 def catalog(settings: Settings) -> TopicCatalog:
@@ -65,60 +65,10 @@ def record_serde(settings: Settings, name: str, topic: str) -> RecordSerde:
     return RecordSerde.single_object(name)
 
 
-def worker_topics(settings: Settings) -> WorkerTopics:
-    cat = catalog(settings)
-    return WorkerTopics(
-        sources=tuple(spec.name for spec in cat.by_role(TopicRole.SOURCE)),
-        derived=cat.topic("trace.derived").name,
-        genealogy=cat.topic("trace.genealogy").name,
-        chain=cat.topic("trace.chain").name,
-        alerts=cat.topic("trace.alerts").name,
-        dead_letter=cat.dlq("streams"),
-    )
-
-
 def admin(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    return admin_client(settings.kafka)
 
 
 def ensure_topics(settings: Settings) -> None:
     """Create or verify the catalog's topics; TopologyError when they are not co-partitioned."""
     apply(admin(settings), catalog(settings))
-
-
-def changelog_catalog(settings: Settings) -> TopicCatalog:
-    """The worker tables' changelog topics, created up front with the source partition count.
-
-    faust would create them itself, but then checks their partitions against metadata that does
-    not list them yet and fails; creating them first (and waiting until visible) avoids that.
-    """
-    specs = tuple(
-        TopicSpec(
-            f"{settings.worker.app_id}-{table}-changelog",
-            settings.source_partitions,
-            "table key",
-            TopicRole.INTERNAL,
-            "compact",
-            None,
-        )
-        for table in TABLES
-    )
-    return TopicCatalog("", specs)
-
-
-def build_worker(settings: Settings) -> TraceWorker:
-    """The stream worker, after checking the topic layout it relies on."""
-    ensure_topics(settings)
-    apply(admin(settings), changelog_catalog(settings))
-    topics = worker_topics(settings)
-    envelopes = envelope_serde(settings)
-
-    def decode_envelope(record: Incoming) -> dict[str, object]:
-        return envelopes.decode(record.value or b"", record.origin)
-
-    codecs = WorkerCodecs(
-        decode_envelope=decode_envelope,
-        encode_chain=record_serde(settings, "TraceChain", topics.chain).encode,
-        encode_alert=record_serde(settings, "Alert", topics.alerts).encode,
-    )
-    return TraceWorker(settings, topics, codecs)

@@ -11,7 +11,8 @@ import logging
 import click
 
 from tracesync import __version__
-from tracesync.settings import Settings, load_settings
+from tracesync.commands import COMMANDS
+from tracesync.settings import load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,20 +28,5 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = load_settings()
 
 
-def settings_from(ctx: click.Context) -> Settings:
-    """The settings built by :func:`main`, for sub-commands."""
-    obj = ctx.find_root().obj
-    if not isinstance(obj, Settings):  # invoked outside main(), e.g. from a test
-        obj = load_settings()
-        ctx.find_root().obj = obj
-    return obj
-
-
-def _register() -> None:
-    from tracesync.commands import COMMANDS  # noqa: PLC0415 - the commands import this module
-
-    for command in COMMANDS:
-        main.add_command(command)
-
-
-_register()
+for _command in COMMANDS:
+    main.add_command(_command)

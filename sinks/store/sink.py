@@ -14,12 +14,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
 from sinks.store.database import StoreRejectedError, StoreUnavailableError, TraceStore
 from sinks.store.rows import ChainRows, Row, alert_row, chain_rows
+from sinks.topics import SinkTopics
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.deadletter import build_headers
 from tracesync.errors import RecordOrigin, SerializationError
@@ -28,15 +28,6 @@ from tracesync.settings import StoreSettings
 log = logging.getLogger(__name__)
 
 STAGE = "sinks.store"
-
-
-@dataclass(frozen=True)
-class SinkTopics:
-    """Topics the store sink reads (chains, alerts) and writes (dead letters)."""
-
-    chain: str
-    alerts: str
-    dead_letter: str
 
 
 @dataclass
@@ -71,20 +62,6 @@ class Batch:
         self.chains = [(c, o) for c, o in self.chains if (o.topic, o.partition) not in revoked]
         self.alerts = [(a, o) for a, o in self.alerts if (o.topic, o.partition) not in revoked]
         self.offsets = {tp: off for tp, off in self.offsets.items() if tp not in revoked}
-
-
-def consumer_config(
-    bootstrap_servers: str, group_id: str, session_timeout_ms: int = 45_000
-) -> dict[str, Any]:
-    return {
-        "session.timeout.ms": session_timeout_ms,
-        "bootstrap.servers": bootstrap_servers,
-        "group.id": group_id,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed",
-        "max.poll.interval.ms": 300_000,
-    }
 
 
 def _key(origin: RecordOrigin) -> tuple[str, int, int]:

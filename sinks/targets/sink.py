@@ -28,15 +28,17 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from producers.core import KafkaPublisher, OutboundRecord
 from sinks.targets.base import Target, TargetError
 from sinks.targets.file_target import FileTarget
 from sinks.targets.http_target import HttpTarget
 from sinks.targets.ledger import SentLedger
 from sinks.targets.routing import Notice, Route, Source, build_route
 from sinks.targets.table_target import TableTarget
+from sinks.topics import SinkTopics
 from tracesync import deadletter
 from tracesync.errors import ConfigurationError, InfrastructureError, RecordOrigin, TracesyncError
+from tracesync.kafka_clients import consumer_config
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -224,26 +226,6 @@ class NoticeDelivery:
 # -- the sink -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SinkTopics:
-    """The topics the sink reads and the dead-letter topic it writes."""
-
-    chain: str
-    alerts: str
-    dead_letter: str
-
-
-def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
-    return {
-        "bootstrap.servers": kafka.bootstrap_servers,
-        "group.id": group,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        # a poll's notices are all delivered (with retries) before the next poll
-        "max.poll.interval.ms": 900_000,
-    }
-
-
 class TargetSink:
     """The consume → route → deliver → commit loop."""
 
@@ -417,7 +399,7 @@ def open_sink(
         ledger.close()
         raise
     try:
-        consumer = Consumer(consumer_config(kafka, group))
+        consumer = Consumer(consumer_config(kafka, group, max_poll_interval_ms=900_000))
     except KafkaException as exc:
         raise InfrastructureError(f"cannot create the targets consumer: {exc}") from exc
     return TargetSink(

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from streams.bootstrap import worker_topics
 from tests.fixtures.kafka import KafkaBroker
 from tests.topic_reader import TopicReader
 from tracesync import bootstrap
@@ -63,7 +64,7 @@ def test_simulated_plant_survives_a_worker_crash(
     )
     publisher.publish(sim.records, bootstrap.envelope_serde(settings))
 
-    topics = bootstrap.worker_topics(settings)
+    topics = worker_topics(settings)
     chains = TopicReader(
         settings, topics.chain, bootstrap.record_serde(settings, "TraceChain", topics.chain).decode
     )

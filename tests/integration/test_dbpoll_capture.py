@@ -34,7 +34,7 @@ from sqlalchemy import (
     select,
 )
 
-from producers.dbpoll import run_db_ingest
+from producers.bootstrap import run_db_ingest
 from producers.mapping import derived_event_id
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import read_topic

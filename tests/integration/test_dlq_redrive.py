@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner, Result
 from confluent_kafka import Consumer, TopicPartition
 
-from producers.core import KafkaPublisher, OutboundRecord
 from sinks.targets.sink import SinkTopics, parse_routes
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
@@ -27,6 +26,7 @@ from tracesync import deadletter
 from tracesync.cli import main
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.errors import RecordOrigin
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaException
 
-from producers.files import run_file_ingest
+from producers.bootstrap import run_file_ingest
 from producers.mapping import derived_event_id
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import read_topic

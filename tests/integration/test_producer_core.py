@@ -15,8 +15,13 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, TopicPartition
 
-from producers.core import Acknowledgement, KafkaPublisher, OutboundRecord, PartialDeliveryError
 from tests.fixtures.kafka import KafkaBroker
+from tracesync.publisher import (
+    Acknowledgement,
+    KafkaPublisher,
+    OutboundRecord,
+    PartialDeliveryError,
+)
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from producers.core import KafkaPublisher, OutboundRecord
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import TargetServer
 from tests.unit.targets_factory import life_of
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.devtools.infra.kafka import ensure_topic
 from tracesync.devtools.supervise import Component, wait_for
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import KafkaSettings, ProducerSettings, RegistrySettings, Settings
 from tracesync.topics import TopicCatalog
 

@@ -22,13 +22,13 @@ import pytest
 import sqlalchemy as sa
 from confluent_kafka import Consumer, TopicPartition
 
-from producers.core import KafkaPublisher, OutboundRecord
 from sinks.targets.sink import RoutesConfig, SinkTopics, parse_routes
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
 from tests.unit.targets_factory import life_of
 from tracesync import deadletter
 from tracesync.contracts.record_serde import RecordSerde
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from producers.core import KafkaPublisher, OutboundRecord
+from streams.bootstrap import worker_topics
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import view_of
@@ -26,6 +26,7 @@ from tests.topic_reader import TopicReader
 from tracesync import bootstrap
 from tracesync.devtools.supervise import Component, wait_for
 from tracesync.errors import RecordOrigin
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import Settings
 
 T0 = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
@@ -228,7 +229,7 @@ def test_worker_builds_every_chain_and_propagates_a_lot_hold(
     plant.events.append(dict(plant.events[0]))
     publish(worker_settings, list(reversed(plant.events)))
 
-    topics = bootstrap.worker_topics(worker_settings)
+    topics = worker_topics(worker_settings)
     chains = TopicReader(
         worker_settings,
         topics.chain,
@@ -297,7 +298,7 @@ def test_malformed_records_go_to_the_dead_letter_topic_and_the_worker_goes_on(
         raw=[(mes, b"B-BAD", b"not avro at all"), (mes, b"B-BAD2", b"\xc3\x01" + b"\x00" * 12)],
     )
     publish(worker_settings, plant.events)
-    topics = bootstrap.worker_topics(worker_settings)
+    topics = worker_topics(worker_settings)
     dlq = TopicReader(worker_settings, topics.dead_letter, lambda v: v)
     chains = TopicReader(
         worker_settings,
@@ -327,7 +328,7 @@ def test_a_missing_side_becomes_a_discrepancy_after_the_settle_time(
     plant.batch("B-MISS", "10", [])
     plant.events = [e for e in plant.events if e["source_system"] != "ERP"]
     publish(worker_settings, plant.events)
-    topics = bootstrap.worker_topics(worker_settings)
+    topics = worker_topics(worker_settings)
     chains = TopicReader(
         worker_settings,
         topics.chain,

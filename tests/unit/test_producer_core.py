@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from producers.core import (
+from tracesync.errors import DeliveryError
+from tracesync.publisher import (
     Acknowledgement,
     DeliveryFailure,
     KafkaPublisher,
@@ -21,7 +22,6 @@ from producers.core import (
     PartialDeliveryError,
     producer_config,
 )
-from tracesync.errors import DeliveryError
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 

@@ -16,11 +16,11 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from producers.core import Acknowledgement, DeliveryFailure, DeliveryOutcome, OutboundRecord
 from producers.rest import RestIngest, create_app
 from tests.rest_samples import mes_event
 from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.publisher import Acknowledgement, DeliveryFailure, DeliveryOutcome, OutboundRecord
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 
 
 @click.command("bench")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
@@ -92,8 +92,8 @@ def redrive_dead_letters(
     Starts where the previous redrive of the group stopped and commits the group's offsets once
     the broker acknowledged the redriven records, so each record is redriven once.
     """
-    from producers.core import KafkaPublisher
     from tracesync.ops.redrive import RedriveFilter, parse_since, redrive, redrive_group
+    from tracesync.publisher import KafkaPublisher
 
     settings = settings_from(ctx)
     name = _topic(settings, topic)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from producers.rest import run_server
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 
@@ -29,8 +28,10 @@ def ingest() -> None:
 @click.pass_context
 def api(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json."""
+    from producers.bootstrap import serve_rest
+
     settings = settings_from(ctx)
-    run_server(settings, host or settings.ingest.host, port or settings.ingest.port)
+    serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -59,7 +60,7 @@ _ONCE = click.option("--once", is_flag=True, help="Handle what is there now, the
 @click.pass_context
 def db(ctx: click.Context, mappings: tuple[Path, ...], url: str | None, once: bool) -> None:
     """Capture changes of source tables (poll by watermark, or drain an outbox) into Kafka."""
-    from producers.dbpoll import run_db_ingest
+    from producers.bootstrap import run_db_ingest
 
     settings = settings_from(ctx)
     try:
@@ -80,7 +81,7 @@ def db(ctx: click.Context, mappings: tuple[Path, ...], url: str | None, once: bo
 @click.pass_context
 def files(ctx: click.Context, mappings: tuple[Path, ...], watch: Path, once: bool) -> None:
     """Publish dropped CSV/XML files; move them to processed/ or rejected/ with a report."""
-    from producers.files import run_file_ingest
+    from producers.bootstrap import run_file_ingest
 
     settings = settings_from(ctx)
     try:

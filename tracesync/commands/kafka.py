@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.devtools.infra import kafka as infra
 from tracesync.errors import TracesyncError
 from tracesync.settings import Settings

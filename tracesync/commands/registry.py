@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.devtools.infra import registry as infra
 from tracesync.errors import InfrastructureError
 

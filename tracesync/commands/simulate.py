@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.devtools.simulator.dump import write_dump
 from tracesync.devtools.simulator.faults import FaultRates, fault_summary
 from tracesync.devtools.simulator.publish import (

@@ -8,13 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from confluent_kafka import Consumer, Producer
 
-from sinks.store.database import open_store
-from sinks.store.sink import SinkTopics, StoreSink, consumer_config
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
-from tracesync.topics import TopicCatalog
 
 
 @click.group("sink")
@@ -50,33 +46,22 @@ def store(
     group: str | None,
 ) -> None:
     """Write chains and alerts to the trace store; offsets are committed after the database."""
-    from tracesync.bootstrap import record_serde
+    from sinks.bootstrap import build_store_sink
+    from sinks.topics import SinkTopics
+    from tracesync.topics import TopicCatalog
 
     settings = settings_from(ctx)
-    catalog = TopicCatalog.from_settings(settings)
+    default = SinkTopics.from_catalog(TopicCatalog.from_settings(settings))
     topics = SinkTopics(
-        chain=chain_topic or catalog.topic("trace.chain").name,
-        alerts=alerts_topic or catalog.topic("trace.alerts").name,
-        dead_letter=dlq_topic or catalog.dlq("sinks"),
+        chain=chain_topic or default.chain,
+        alerts=alerts_topic or default.alerts,
+        dead_letter=dlq_topic or default.dead_letter,
     )
-    bootstrap = settings.kafka.bootstrap_servers
     try:
-        trace_store = open_store(store_url or settings.store_url)
+        runner = build_store_sink(settings, store_url=store_url, topics=topics, group=group)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    group_id = group or settings.store.sink_group
-    consumer = Consumer(consumer_config(bootstrap, group_id, settings.store.session_timeout_ms))
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    runner = StoreSink(
-        trace_store,
-        topics,
-        settings.store,
-        consumer,
-        producer,
-        chain_serde=record_serde(settings, "TraceChain", topics.chain),
-        alert_serde=record_serde(settings, "Alert", topics.alerts),
-    )
-    click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {trace_store.engine.url!r}")
+    click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.store.engine.url!r}")
     stats = runner.run(stop_on_signals())
     click.echo(f"store sink stopped: {stats}")
 
@@ -121,54 +106,32 @@ def targets(
     under <home>/targets/ remembers what targets acknowledged. Notices failing all attempts go
     to dlq.sinks with the reason and route; offsets are committed after ack or dead letter.
     """
-    from producers.core import KafkaPublisher
-    from sinks.targets.routing import Source
-    from sinks.targets.sink import SinkTopics as TargetTopics
-    from sinks.targets.sink import load_routes, open_sink, parse_override
-    from tracesync.bootstrap import record_serde
+    from sinks.bootstrap import build_targets_sink
+    from sinks.targets.sink import parse_override
 
     settings = settings_from(ctx)
-    catalog = TopicCatalog.from_settings(settings)
-    topics = TargetTopics(
-        chain=catalog.topic("trace.chain").name,
-        alerts=catalog.topic("trace.alerts").name,
-        dead_letter=catalog.dlq("sinks"),
-    )
     try:
         changes: dict[str, dict[str, object]] = {}
         for text in overrides:
             name, option, value = parse_override(text)
             changes.setdefault(name, {})[option] = _option_value(value)
-        config = load_routes(routes_file, changes)
-        decoders = {
-            Source.CHAIN: record_serde(settings, "TraceChain", topics.chain).decode,
-            Source.ALERTS: record_serde(settings, "Alert", topics.alerts).decode,
-        }
-    except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
-    try:
-        runner = open_sink(
-            settings.kafka,
-            publisher=publisher,
-            config=config,
-            home=settings.home,
-            topics=topics,
-            decoders=decoders,
+        runtime = build_targets_sink(
+            settings,
+            routes_file,
+            changes,
             group=group,
             concurrency=concurrency,
             stop=stop_on_signals(),
         )
     except TracesyncError as exc:
-        publisher.close()
         raise click.ClickException(str(exc)) from exc
+    runner = runtime.sink
     click.echo(
         f"targets sink: {', '.join(runner.subscribed_topics())} -> "
-        f"{', '.join(sorted(runner.targets))} ({len(config.routes)} routes, group {group})"
+        f"{', '.join(sorted(runner.targets))} ({len(runner.config.routes)} routes, group {group})"
     )
     try:
         runner.run()
     finally:
-        runner.close()
-        publisher.close()
+        runtime.close()
     click.echo(f"targets sink stopped: {runner.stats.snapshot()}")

@@ -7,7 +7,7 @@ import time
 import click
 
 from sinks.store.database import create_store_engine, migrate, open_store
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.devtools.synthetic import synthetic_chains
 from tracesync.errors import TracesyncError
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import click
-from confluent_kafka.admin import AdminClient
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 from tracesync.topics import TopicCatalog, apply, read_state
 
@@ -24,7 +23,9 @@ def list_topics(ctx: click.Context, broker: bool) -> None:
     catalog = TopicCatalog.from_settings(settings)
     state = {}
     if broker:
-        admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+        from tracesync.kafka_clients import admin_client
+
+        admin = admin_client(settings.kafka)
         try:
             state = read_state(admin, catalog, timeout_s=10.0)
         except TracesyncError as exc:
@@ -51,7 +52,9 @@ def apply_topics(ctx: click.Context) -> None:
     """Create missing topics and verify existing ones (idempotent); exit 1 on a broken layout."""
     settings = settings_from(ctx)
     catalog = TopicCatalog.from_settings(settings)
-    admin = AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    from tracesync.kafka_clients import admin_client
+
+    admin = admin_client(settings.kafka)
     try:
         result = apply(admin, catalog)
     except TracesyncError as exc:

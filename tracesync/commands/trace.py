@@ -8,7 +8,7 @@ import orjson
 from sinks.store.database import open_store
 from sinks.store.queries import DEFAULT_MAX_DEPTH, recall, trace
 from sinks.store.report import recall_text, report_dict, trace_text
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 _store_url = click.option("--store-url", help="SQLAlchemy URL (default: the settings').")

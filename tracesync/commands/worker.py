@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from tracesync.cli import settings_from
+from tracesync.commands.context import settings_from
 
 
 @click.command("worker")
@@ -22,7 +22,7 @@ def worker(ctx: click.Context, loglevel: str) -> None:
     """
     import faust
 
-    from tracesync.bootstrap import build_worker
+    from streams.bootstrap import build_worker
 
     class Worker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:

@@ -18,6 +18,7 @@ from tracesync import bootstrap
 from tracesync.devtools.infra import kafka as kafka_infra
 from tracesync.devtools.infra import registry as registry_infra
 from tracesync.devtools.supervise import Component
+from tracesync.kafka_clients import consumer_config
 from tracesync.settings import Settings
 
 Echo = Callable[[str], None]
@@ -134,10 +135,4 @@ class OffsetProbe:
 
 
 def _consumer(settings: Settings, group: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": group,
-            "enable.auto.commit": False,
-        }
-    )
+    return Consumer(consumer_config(settings.kafka, group))

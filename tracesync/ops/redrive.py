@@ -21,9 +21,10 @@ from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, Message, TopicPartition
 
-from producers.core import KafkaPublisher, OutboundRecord
 from tracesync import deadletter
 from tracesync.errors import InfrastructureError
+from tracesync.kafka_clients import consumer_config
+from tracesync.publisher import KafkaPublisher, OutboundRecord
 from tracesync.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -97,15 +98,7 @@ def redrive_group(topic: str) -> str:
 
 def _consumer(kafka: KafkaSettings, group: str) -> Consumer:
     try:
-        return Consumer(
-            {
-                "bootstrap.servers": kafka.bootstrap_servers,
-                "group.id": group,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "enable.partition.eof": False,
-            }
-        )
+        return Consumer(consumer_config(kafka, group, partition_eof=False))
     except KafkaException as exc:
         raise InfrastructureError(f"cannot create a consumer: {exc}") from exc
 

@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient
 from sqlalchemy import create_engine, text
 
-from producers.core import producer_config
 from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.bench.measure import PeakMemory, percentile, wait_until
 from tracesync.devtools.bench.workload import Workload, encode_now
 from tracesync.devtools.pipeline import LocalPipeline, OffsetProbe
 from tracesync.errors import InfrastructureError
+from tracesync.kafka_clients import admin_client, consumer_config, producer_config
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
@@ -77,17 +76,10 @@ def raw_ceiling(
     topic = f"bench-{run}-raw"
     spec = TopicSpec(topic, settings.source_partitions, "batch_code", TopicRole.INTERNAL)
     apply(
-        AdminClient({"bootstrap.servers": settings.kafka.bootstrap_servers}),
+        admin_client(settings.kafka),
         TopicCatalog("", (spec,)),
     )
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka.bootstrap_servers,
-            "group.id": f"bench-{run}-raw",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
+    consumer = Consumer(consumer_config(settings.kafka, f"bench-{run}-raw"))
     consumer.subscribe([topic])
     consumer.consume(1, timeout=5)  # join the group before the clock starts
     received = 0

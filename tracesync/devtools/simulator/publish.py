@@ -4,7 +4,7 @@ Each valid envelope is encoded with :class:`~tracesync.contracts.serde.EnvelopeS
 its
 system's topic keyed by batch code; a malformed record is sent as its raw bad bytes, after checking
 that the serde really refuses them. The producer configuration comes from one function
-(:func:`simulator_producer_config`, today the shared ``producers.core`` config: idempotent,
+(:func:`simulator_producer_config`, today the shared ``tracesync.publisher`` config: idempotent,
 ``acks=all``, ``murmur2_random``, lz4, linger 5 ms). Every delivery report is checked: any
 record the broker did not acknowledge makes :meth:`SimulationPublisher.publish` raise
 ``DeliveryError``.
@@ -20,12 +20,12 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from producers.core import producer_config
 from tracesync.contracts.schemas import current
 from tracesync.contracts.serde import EnvelopeSerde, SingleObjectFormat
 from tracesync.devtools.simulator.events import TOPIC_OF_SYSTEM
 from tracesync.devtools.simulator.faults import OutRecord, malformed_bytes
 from tracesync.errors import DeliveryError, SerializationError, TracesyncError
+from tracesync.kafka_clients import producer_config
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The one Kafka producer every ingest adapter publishes through.
+"""The one Kafka publisher that ingest adapters, the targets sink and re-drive send through.
 
 An idempotent confluent-kafka producer (``acks=all``, ``enable.idempotence``) with the
 ``murmur2_random`` partitioner, so a batch code lands on the partition faust (murmur2) expects.
@@ -21,6 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from tracesync.errors import DeliveryError
+from tracesync.kafka_clients import producer_config
 from tracesync.settings import KafkaSettings, ProducerSettings
 
 log = logging.getLogger(__name__)
@@ -87,21 +88,6 @@ class PartialDeliveryError(DeliveryError):
         )
         more = f" (+{len(failures) - 5} more)" if len(failures) > 5 else ""
         super().__init__(f"{len(failures)} record(s) not acknowledged: {shown}{more}")
-
-
-def producer_config(kafka: KafkaSettings, settings: ProducerSettings) -> dict[str, Any]:
-    """The librdkafka configuration of the shared producer."""
-    return {
-        "bootstrap.servers": kafka.bootstrap_servers,
-        "enable.idempotence": True,
-        "acks": "all",
-        # Java/faust compatible: murmur2 of the key bytes; records without a key go random.
-        "partitioner": "murmur2_random",
-        "compression.type": settings.compression,
-        "linger.ms": settings.linger_ms,
-        "batch.size": settings.batch_size,
-        "delivery.timeout.ms": settings.delivery_timeout_ms,
-    }
 
 
 def _outcome(record: OutboundRecord, err: KafkaError | None, msg: Message) -> DeliveryOutcome:

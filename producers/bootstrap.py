@@ -1,0 +1,129 @@
+"""The composition root of the ingest edge: one builder per ``tracesync ingest`` command.
+
+Each builder takes the settings built at the entry point, wires the publisher, serde, topic
+catalog and adapter together, runs it until ``stop`` (or the server's signal), and closes
+everything it opened. Nothing else in ``producers/`` builds its own dependencies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine
+
+from producers.dbpoll import (
+    WATERMARK_FILE,
+    DbChangeCapture,
+    StepResult,
+    WatermarkStore,
+    engine_for,
+    run,
+    source_url,
+)
+from producers.files import LEDGER_FILE, FileDropIngest, FileLedger, FileOutcome
+from producers.mapping import load_mapping
+from producers.rest import RestIngest, create_app
+from tracesync import bootstrap
+from tracesync.errors import ConfigurationError
+from tracesync.publisher import KafkaPublisher
+from tracesync.settings import Settings
+from tracesync.topics import TopicCatalog
+
+log = logging.getLogger(__name__)
+
+
+def serve_rest(settings: Settings, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM, then flush the producer (bounded by its flush timeout)."""
+    topics = TopicCatalog.from_settings(settings)
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    try:
+        # every event reaching encode came through from_json, which checked each field already;
+        # the encoder still fails (SerializationError, answered 422) on a mismatch
+        serde = bootstrap.envelope_serde(settings, fastavro_validation=False)
+        ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
+        app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
+        config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
+        uvicorn.Server(config).run()
+    finally:
+        _close(publisher)
+
+
+def _close(publisher: KafkaPublisher) -> None:
+    remaining = publisher.close()
+    log.info("REST ingest stopped; producer flushed, %d record(s) left undelivered", remaining)
+
+
+def run_db_ingest(
+    settings: Settings,
+    mapping_paths: Sequence[Path],
+    url: str | None,
+    stop: threading.Event,
+    once: bool = False,
+) -> StepResult:
+    """Entry point of ``tracesync ingest db``: poll every mapping's table until ``stop``."""
+    mappings = [load_mapping(p) for p in mapping_paths]
+    if url and len(mappings) > 1:
+        raise ConfigurationError("--url names one database; give one --mapping with it")
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    watermarks = WatermarkStore(settings.home / "ingest" / WATERMARK_FILE)
+    engines: list[Engine] = []
+    try:
+        serde = bootstrap.envelope_serde(settings)
+        topics = TopicCatalog.from_settings(settings)
+        adapters = []
+        for mapping in mappings:
+            engines.append(engine_for(source_url(mapping, settings, url)))
+            adapters.append(
+                DbChangeCapture(
+                    mapping,
+                    engines[-1],
+                    publisher,
+                    serde,
+                    topics,
+                    watermarks=watermarks,
+                    plant=settings.plant,
+                    batch_size=settings.ingest_db.batch_size,
+                )
+            )
+        db = settings.ingest_db
+        return run(adapters, stop, db.poll_interval_s, db.retry_backoff_s, once=once)
+    finally:
+        publisher.close()
+        watermarks.close()
+        for engine in engines:
+            engine.dispose()
+
+
+def run_file_ingest(
+    settings: Settings,
+    mapping_paths: Sequence[Path],
+    folder: Path,
+    stop: threading.Event,
+    once: bool = False,
+) -> list[FileOutcome]:
+    """Entry point of ``tracesync ingest files``: watch ``folder`` until ``stop``."""
+    mappings = [load_mapping(p) for p in mapping_paths]
+    if not folder.is_dir():
+        raise ConfigurationError(f"watched folder {folder} does not exist")
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    ledger = FileLedger(settings.home / "ingest" / LEDGER_FILE)
+    try:
+        ingest = FileDropIngest(
+            folder,
+            mappings,
+            publisher,
+            bootstrap.envelope_serde(settings),
+            TopicCatalog.from_settings(settings),
+            ledger=ledger,
+            plant=settings.plant,
+            publish_chunk=settings.ingest_files.publish_chunk,
+        )
+        files = settings.ingest_files
+        return ingest.run(stop, files.poll_interval_s, files.settle_s, once=once)
+    finally:
+        publisher.close()
+        ledger.close()

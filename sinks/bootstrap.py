@@ -1,0 +1,100 @@
+"""The composition root of the sinks: one builder per ``tracesync sink`` command.
+
+Each builder takes the settings built at the entry point and wires the consumer, the producer for
+dead letters, the record serdes and the store or targets; the caller runs the sink and closes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+
+from sinks.store.database import open_store
+from sinks.store.sink import StoreSink
+from sinks.targets.routing import Source
+from sinks.targets.sink import TargetSink, load_routes, open_sink
+from sinks.topics import SinkTopics
+from tracesync.bootstrap import catalog, record_serde
+from tracesync.kafka_clients import consumer_config, producer_config
+from tracesync.publisher import KafkaPublisher
+from tracesync.settings import Settings
+
+
+def build_store_sink(
+    settings: Settings,
+    *,
+    store_url: str | None = None,
+    topics: SinkTopics | None = None,
+    group: str | None = None,
+) -> StoreSink:
+    """The store sink: chains and alerts into the trace store, offsets after the commit."""
+    topics = topics or SinkTopics.from_catalog(catalog(settings))
+    trace_store = open_store(store_url or settings.store_url)
+    consumer = Consumer(
+        consumer_config(
+            settings.kafka,
+            group or settings.store.sink_group,
+            session_timeout_ms=settings.store.session_timeout_ms,
+            max_poll_interval_ms=300_000,
+        )
+    )
+    return StoreSink(
+        trace_store,
+        topics,
+        settings.store,
+        consumer,
+        Producer(producer_config(settings.kafka, settings.producer)),
+        chain_serde=record_serde(settings, "TraceChain", topics.chain),
+        alert_serde=record_serde(settings, "Alert", topics.alerts),
+    )
+
+
+@dataclass
+class TargetsRuntime:
+    """The targets sink and the publisher it sends dead letters with; close both."""
+
+    sink: TargetSink
+    publisher: KafkaPublisher
+
+    def close(self) -> None:
+        self.sink.close()
+        self.publisher.close()
+
+
+def build_targets_sink(
+    settings: Settings,
+    routes_file: Path,
+    overrides: Mapping[str, Mapping[str, object]],
+    *,
+    group: str,
+    concurrency: int,
+    stop: threading.Event,
+) -> TargetsRuntime:
+    """The targets sink: chain changes routed to HTTP, table and file targets."""
+    topics = SinkTopics.from_catalog(catalog(settings))
+    config = load_routes(routes_file, overrides)
+    decoders = {
+        Source.CHAIN: record_serde(settings, "TraceChain", topics.chain).decode,
+        Source.ALERTS: record_serde(settings, "Alert", topics.alerts).decode,
+    }
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    try:
+        sink = open_sink(
+            settings.kafka,
+            publisher=publisher,
+            config=config,
+            home=settings.home,
+            topics=topics,
+            decoders=decoders,
+            group=group,
+            concurrency=concurrency,
+            stop=stop,
+        )
+    except BaseException:
+        publisher.close()
+        raise
+    return TargetsRuntime(sink, publisher)

@@ -1,0 +1,15 @@
+"""The settings of one CLI invocation: built once by the root group, read by every command."""
+
+from __future__ import annotations
+
+import click
+
+from tracesync.settings import Settings, load_settings
+
+
+def settings_from(ctx: click.Context) -> Settings:
+    """The settings built by the root command, for sub-commands (built here when run alone)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):  # invoked outside main(), e.g. from a test
+        root.obj = load_settings()
+    return root.obj

@@ -17,9 +17,9 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, TypeVar
 
+import httpx as _transport
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-from confluent_kafka.schema_registry.common._httpx_compat import httpx as _transport
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from tracesync.errors import InfrastructureError

@@ -10,6 +10,7 @@ from tracesync.commands.dlq import dlq
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
+from tracesync.commands.replay import replay
 from tracesync.commands.schemas import schemas
 from tracesync.commands.simulate import simulate
 from tracesync.commands.sink import sink
@@ -31,5 +32,6 @@ COMMANDS.append(store)
 COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
 COMMANDS.append(dlq)
+COMMANDS.append(replay)
 COMMANDS.append(bench)
 COMMANDS.append(demo)

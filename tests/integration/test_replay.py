@@ -63,7 +63,7 @@ def _settings(kafka_broker: KafkaBroker, tmp_path: Path) -> tuple[Settings, dict
     return settings, env
 
 
-def _publish_two_hours(settings: Settings, codes: list[str]) -> None:
+def publish_two_hours(settings: Settings, codes: list[str]) -> None:
     """Versions 1-2 of every chain an hour before versions 3-4 (record timestamps)."""
     topic = TopicCatalog.from_settings(settings).topic("trace.chain").name
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
@@ -92,7 +92,7 @@ def test_store_sink_replayed_from_a_datetime_ends_with_the_same_store(
     settings, env = _settings(kafka_broker, tmp_path)
     chain_topic = TopicCatalog.from_settings(settings).topic("trace.chain").name
     codes = [f"B-{i:03d}" for i in range(30)]
-    _publish_two_hours(settings, codes)
+    publish_two_hours(settings, codes)
     url = f"sqlite:///{tmp_path / 'store.db'}"
     ends = end_offsets(settings.kafka.bootstrap_servers, chain_topic, PARTITIONS)
     group = settings.store.sink_group
@@ -144,7 +144,7 @@ def test_targets_sink_replayed_to_earliest_sends_nothing_twice(
     settings, env = _settings(kafka_broker, tmp_path)
     topics = SinkTopics.from_catalog(TopicCatalog.from_settings(settings))
     codes = [f"T-{i:03d}" for i in range(20)]
-    _publish_two_hours(settings, codes)
+    publish_two_hours(settings, codes)
     server = target_server()
     config = example_config(server.url)
     group = f"{settings.topic_prefix}targets"

@@ -17,6 +17,7 @@ from tracesync.commands.sink import sink
 from tracesync.commands.store import store
 from tracesync.commands.topics import topics
 from tracesync.commands.trace import recall_command, trace_command
+from tracesync.commands.verify import verify
 from tracesync.commands.worker import worker
 
 COMMANDS: list[click.Command] = []
@@ -33,5 +34,6 @@ COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
 COMMANDS.append(dlq)
 COMMANDS.append(replay)
+COMMANDS.append(verify)
 COMMANDS.append(bench)
 COMMANDS.append(demo)

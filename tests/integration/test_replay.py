@@ -40,7 +40,7 @@ PARTITIONS = 3
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
-def _settings(kafka_broker: KafkaBroker, tmp_path: Path) -> tuple[Settings, dict[str, str]]:
+def replay_settings(kafka_broker: KafkaBroker, tmp_path: Path) -> tuple[Settings, dict[str, str]]:
     prefix = f"replay-{uuid.uuid4().hex[:8]}."
     env = {
         "TRACESYNC_KAFKA__BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
@@ -89,7 +89,7 @@ def _checksum(url: str) -> str:
 def test_store_sink_replayed_from_a_datetime_ends_with_the_same_store(
     kafka_broker: KafkaBroker, tmp_path: Path
 ) -> None:
-    settings, env = _settings(kafka_broker, tmp_path)
+    settings, env = replay_settings(kafka_broker, tmp_path)
     chain_topic = TopicCatalog.from_settings(settings).topic("trace.chain").name
     codes = [f"B-{i:03d}" for i in range(30)]
     publish_two_hours(settings, codes)
@@ -141,7 +141,7 @@ def test_targets_sink_replayed_to_earliest_sends_nothing_twice(
     target_server: Callable[..., TargetServer],
     run_targets_sink: Callable[..., RunningSink],
 ) -> None:
-    settings, env = _settings(kafka_broker, tmp_path)
+    settings, env = replay_settings(kafka_broker, tmp_path)
     topics = SinkTopics.from_catalog(TopicCatalog.from_settings(settings))
     codes = [f"T-{i:03d}" for i in range(20)]
     publish_two_hours(settings, codes)

@@ -5,7 +5,7 @@ where it failed (``dlq.stage``) and where it was read (``dlq.topic``, ``dlq.part
 ``dlq.offset``). Stages may add headers of their own under the ``dlq.`` prefix (the targets sink
 adds ``dlq.route``). A redriven record carries ``dlq.redriven`` = how many times it was redriven.
 
-:data:`CONVENTION` lists every header with its format, the stages that set it and whether every
+:data:`CONVENTION` lists every header with its format, who sets it and whether every
 dead letter has it; it is released with the schemas (``avro/released/v<n>/DeadLetterHeaders.json``,
 checked by :mod:`tracesync.contracts.deadletter_contract`) and documented in docs/asyncapi.yaml.
 """
@@ -38,13 +38,14 @@ class HeaderSpec:
     """One header of the dead-letter convention, as consumers of a ``dlq.*`` topic see it.
 
     ``format``: ``text`` (UTF-8), ``integer`` (decimal digits as UTF-8) or ``json`` (UTF-8 JSON).
-    ``required``: every dead letter carries it, whatever its stage.
+    ``required``: every dead letter carries it, whatever its stage. ``set_by``: the stages (and
+    ``redrive``) that write it.
     """
 
     name: str
     format: str
     required: bool
-    stages: tuple[str, ...]
+    set_by: tuple[str, ...]
     doc: str
 
 
@@ -68,7 +69,12 @@ CONVENTION: tuple[HeaderSpec, ...] = (
     HeaderSpec(PARTITION, "integer", False, _KAFKA_STAGES, "Partition it was read from."),
     HeaderSpec(OFFSET, "integer", False, _KAFKA_STAGES, "Offset it was read at."),
     HeaderSpec(
-        REDRIVEN, "integer", False, _KAFKA_STAGES, "How many times the record was redriven."
+        REDRIVEN,
+        "integer",
+        False,
+        ("redrive", "targets"),
+        "How many times the record was redriven; `tracesync dlq redrive` sets it on the record it "
+        "sends back to its topic, the targets sink keeps it on a record that fails again.",
     ),
     HeaderSpec(ROUTE, "text", False, ("targets",), "Route of the target-system call that failed."),
     HeaderSpec(TARGET, "text", False, ("targets",), "Target system of that route."),

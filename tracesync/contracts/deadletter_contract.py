@@ -29,7 +29,7 @@ _DOC = (
 
 def convention_document(convention: Sequence[HeaderSpec] = CONVENTION) -> dict[str, Any]:
     """The JSON document of a header convention (what a release writes)."""
-    headers = [{**asdict(spec), "stages": list(spec.stages)} for spec in convention]
+    headers = [{**asdict(spec), "set_by": list(spec.set_by)} for spec in convention]
     return {"name": CONTRACT_NAME, "doc": _DOC, "headers": headers}
 
 
@@ -51,7 +51,7 @@ def read_convention(folder: Path) -> tuple[HeaderSpec, ...] | None:
                 name=str(h["name"]),
                 format=str(h["format"]),
                 required=bool(h["required"]),
-                stages=tuple(h["stages"]),
+                set_by=tuple(h["set_by"]),
                 doc=str(h["doc"]),
             )
             for h in document["headers"]

@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv deps jars postgres asyncapi-specs lint typecheck test test-unit demo bench clean
+.PHONY: help venv deps jars postgres asyncapi-specs java-example lint typecheck test test-unit demo bench clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
@@ -37,7 +37,16 @@ $(ASYNCAPI_SPECS): deploy/asyncapi/package.json deploy/asyncapi/package-lock.jso
 
 asyncapi-specs: $(ASYNCAPI_SPECS)
 
-deps: venv jars postgres asyncapi-specs
+# the Java example consumer: Maven fetches its dependencies (Maven Central) and builds it once;
+# its test builds it again with `mvn -q package`, which then needs nothing from the network
+JAVA_EXAMPLE := examples/java-consumer
+JAVA_EXAMPLE_JAR := $(JAVA_EXAMPLE)/target/chain-consumer.jar
+$(JAVA_EXAMPLE_JAR): $(JAVA_EXAMPLE)/pom.xml $(shell find $(JAVA_EXAMPLE)/src -type f)
+	cd $(JAVA_EXAMPLE) && mvn -q package
+
+java-example: $(JAVA_EXAMPLE_JAR)
+
+deps: venv jars postgres asyncapi-specs java-example
 
 lint: venv
 	$(BIN)/ruff check .

@@ -151,3 +151,14 @@ def test_a_hand_edited_document_is_stale_until_regenerated(tmp_path: Path) -> No
     assert not asyncapi.is_current(copy_of)
     assert asyncapi.write(copy_of) is True
     assert asyncapi.is_current(copy_of)
+
+
+def test_the_consumer_guide_names_the_public_topics_and_where_the_registry_is() -> None:
+    guide = (REPO_ROOT / "docs" / "consumers.md").read_text(encoding="utf-8")
+    for spec in TopicCatalog.build():
+        if spec.role in PUBLIC_ROLES:
+            assert f"`{spec.name}`" in guide, spec.name
+            assert f"`{spec.value}`" in guide, spec.value
+    registry = yaml.safe_load(asyncapi.render(asyncapi.document()))["servers"]["local"]
+    assert registry["bindings"]["kafka"]["schemaRegistryUrl"] in guide
+    assert registry["host"] in guide

@@ -16,10 +16,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from click.testing import CliRunner
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from tests.slot import REPO_ROOT
+from tracesync.cli import main
 from tracesync.contracts import asyncapi
 from tracesync.deadletter import CONVENTION
 from tracesync.topics import PUBLIC_ROLES, TopicCatalog
@@ -162,3 +164,15 @@ def test_the_consumer_guide_names_the_public_topics_and_where_the_registry_is() 
     registry = yaml.safe_load(asyncapi.render(asyncapi.document()))["servers"]["local"]
     assert registry["bindings"]["kafka"]["schemaRegistryUrl"] in guide
     assert registry["host"] in guide
+
+
+def test_topics_docs_check_says_current_or_stale(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["topics", "docs", "--check"]).exit_code == 0
+    stale = tmp_path / "asyncapi.yaml"
+    stale.write_text("asyncapi: 3.0.0\n")
+    result = runner.invoke(main, ["topics", "docs", "--check", "--output", str(stale)])
+    assert result.exit_code == 1
+    assert "stale" in result.output
+    assert runner.invoke(main, ["topics", "docs", "--output", str(stale)]).exit_code == 0
+    assert asyncapi.is_current(stale)

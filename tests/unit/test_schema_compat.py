@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from tracesync.cli import main
 from tracesync.contracts import deadletter_contract
 from tracesync.contracts.schema_compat import (
     FORWARD,
@@ -237,3 +239,9 @@ def test_release_writes_the_header_convention_and_refuses_a_forward_break(tmp_pa
     _write(src, dropped, ["Alert"])
     with pytest.raises(ConfigurationError, match=r"v1 forward: Alert\.subject"):
         release(src, released)
+
+
+def test_schemas_check_passes_on_the_repository() -> None:
+    result = CliRunner().invoke(main, ["schemas", "check"])
+    assert result.exit_code == 0, result.output
+    assert "full for TraceChain, Alert, FileReceipt" in result.output

@@ -135,8 +135,7 @@ def _server() -> dict[str, Any]:
 
 
 def _channel_id(spec: TopicSpec) -> str:
-    head, *rest = spec.name.replace("-", ".").split(".")
-    return head + "".join(part.capitalize() for part in rest)
+    return _camel(spec.name)
 
 
 def _message_id(spec: TopicSpec) -> str:
@@ -191,17 +190,15 @@ def _consumers(spec: TopicSpec) -> str:
 
 
 def _operations(catalog: TopicCatalog) -> dict[str, Any]:
+    """One operation per component and topic: ``send`` for publishers, ``receive`` for consumers."""
     operations: dict[str, Any] = {}
     for spec in catalog:
         channel_id, message_id = _channel_id(spec), _message_id(spec)
         uses = [("send", c) for c in spec.published_by] + [("receive", c) for c in spec.consumed_by]
         for action, component in uses:
             verb = "publishes to" if action == "send" else "consumes"
-            name = "".join(p.capitalize() for p in component.value.split("-"))
-            operations[
-                f"{name[0].lower()}{name[1:]}{action.capitalize()}{channel_id[0].upper()}"
-                f"{channel_id[1:]}"
-            ] = {
+            operation_id = _camel(f"{component.value}-{action}-{spec.name}")
+            operations[operation_id] = {
                 "action": action,
                 "channel": {"$ref": f"#/channels/{channel_id}"},
                 "title": f"{component.value} {verb} {spec.name}",
@@ -210,6 +207,12 @@ def _operations(catalog: TopicCatalog) -> dict[str, Any]:
                 "messages": [{"$ref": f"#/channels/{channel_id}/messages/{message_id}"}],
             }
     return operations
+
+
+def _camel(text: str) -> str:
+    """``store-sink-receive-trace.chain`` -> ``storeSinkReceiveTraceChain``."""
+    head, *rest = text.replace(".", "-").split("-")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def _messages() -> dict[str, Any]:

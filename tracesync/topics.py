@@ -98,19 +98,7 @@ class TopicCatalog:
         c = Component
         sinks = (c.STORE_SINK, c.TARGETS_SINK)
         specs = [
-            *(
-                TopicSpec(
-                    f"{prefix}{s.lower()}.events",
-                    n,
-                    "batch_code",
-                    TopicRole.SOURCE,
-                    value="Envelope",
-                    doc=f"Change events of {s}, one per batch and source record.",
-                    published_by=(c.INGEST_API, c.INGEST_DB, c.INGEST_FILES, c.SIMULATOR, c.DLQ),
-                    consumed_by=(c.WORKER,),
-                )
-                for s in SOURCE_SYSTEMS
-            ),
+            *(_source(f"{prefix}{s.lower()}.events", n, s) for s in SOURCE_SYSTEMS),
             TopicSpec(
                 f"{prefix}trace.chain",
                 n,
@@ -178,6 +166,20 @@ class TopicCatalog:
     def dlq(self, stage: str) -> str:
         """The dead-letter topic of a stage: ``ingest``, ``streams`` or ``sinks``."""
         return self.topic(f"dlq.{stage}").name
+
+
+def _source(name: str, partitions: int, system: str) -> TopicSpec:
+    c = Component
+    return TopicSpec(
+        name,
+        partitions,
+        "batch_code",
+        TopicRole.SOURCE,
+        value="Envelope",
+        doc=f"Change events of {system}, one per batch and source record.",
+        published_by=(c.INGEST_API, c.INGEST_DB, c.INGEST_FILES, c.SIMULATOR, c.DLQ),
+        consumed_by=(c.WORKER,),
+    )
 
 
 def _internal(name: str, partitions: int, key: str, doc: str) -> TopicSpec:

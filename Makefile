@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv deps jars postgres lint typecheck test test-unit demo bench clean
+.PHONY: help venv deps jars postgres asyncapi-specs java-example lint typecheck test test-unit demo bench clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
@@ -29,7 +29,24 @@ jars: venv
 postgres:
 	bash deploy/postgres/setup.sh
 
-deps: venv jars postgres
+# the AsyncAPI JSON Schemas that tests validate docs/asyncapi.yaml against (npm's @asyncapi/specs)
+ASYNCAPI_SPECS := deploy/asyncapi/node_modules/.package-lock.json
+$(ASYNCAPI_SPECS): deploy/asyncapi/package.json deploy/asyncapi/package-lock.json
+	npm ci --prefix deploy/asyncapi --no-audit --no-fund --loglevel=error
+	touch $(ASYNCAPI_SPECS)
+
+asyncapi-specs: $(ASYNCAPI_SPECS)
+
+# the Java example consumer: Maven fetches its dependencies (Maven Central) and builds it once;
+# its test builds it again with `mvn -q package`, which then needs nothing from the network
+JAVA_EXAMPLE := examples/java-consumer
+JAVA_EXAMPLE_JAR := $(JAVA_EXAMPLE)/target/chain-consumer.jar
+$(JAVA_EXAMPLE_JAR): $(JAVA_EXAMPLE)/pom.xml $(shell find $(JAVA_EXAMPLE)/src -type f)
+	cd $(JAVA_EXAMPLE) && mvn -q package
+
+java-example: $(JAVA_EXAMPLE_JAR)
+
+deps: venv jars postgres asyncapi-specs java-example
 
 lint: venv
 	$(BIN)/ruff check .

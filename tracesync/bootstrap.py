@@ -13,9 +13,18 @@ from functools import cache
 from confluent_kafka.admin import AdminClient
 
 from tracesync.contracts.record_serde import RecordSerde
-from tracesync.contracts.registry_client import Compatibility, RegistryError, SchemaRegistry
+from tracesync.contracts.registry_client import (
+    INPUT_COMPATIBILITY,
+    OUTPUT_COMPATIBILITY,
+    SchemaRegistry,
+)
 from tracesync.contracts.schemas import current
-from tracesync.contracts.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
+from tracesync.contracts.serde import (
+    ConfluentFormat,
+    EnvelopeSerde,
+    SingleObjectFormat,
+    topic_subject,
+)
 from tracesync.kafka_clients import admin_client
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, apply
@@ -29,12 +38,15 @@ def catalog(settings: Settings) -> TopicCatalog:
 def _registry(url: str) -> SchemaRegistry:
     registry = SchemaRegistry(url)
     # Apicurio starts with no rule; registering an incompatible schema must be refused
-    try:
-        registry.set_compatibility(Compatibility.BACKWARD)
-    except RegistryError as exc:
-        if exc.status != 409:  # 409: another component created the rule at the same moment
-            raise
+    registry.hold_to(INPUT_COMPATIBILITY)
     return registry
+
+
+@cache
+def _output_subject(url: str, subject: str) -> str:
+    """Set the output rule on ``subject`` before anything is registered under it (once)."""
+    _registry(url).hold_to(OUTPUT_COMPATIBILITY, subject)
+    return subject
 
 
 def schema_registry(settings: Settings) -> SchemaRegistry:
@@ -59,8 +71,13 @@ def envelope_serde(settings: Settings, *, fastavro_validation: bool = True) -> E
 
 
 def record_serde(settings: Settings, name: str, topic: str) -> RecordSerde:
-    """The serde of one of the pipeline's own records (``TraceChain``, ``Alert``)."""
+    """The serde of one of the pipeline's own records (``TraceChain``, ``Alert``).
+
+    With the registry, the topic's subject (``<topic>-value``) is held to FULL_TRANSITIVE
+    compatibility first: downstream consumers on any earlier version read what is written.
+    """
     if settings.registry.enabled:
+        _output_subject(settings.registry.url, topic_subject(topic))
         return RecordSerde.confluent(name, schema_registry(settings), topic)
     return RecordSerde.single_object(name)
 

@@ -4,6 +4,10 @@ A dead-lettered record keeps its original key and value; its headers say why (``
 where it failed (``dlq.stage``) and where it was read (``dlq.topic``, ``dlq.partition``,
 ``dlq.offset``). Stages may add headers of their own under the ``dlq.`` prefix (the targets sink
 adds ``dlq.route``). A redriven record carries ``dlq.redriven`` = how many times it was redriven.
+
+:data:`CONVENTION` lists every header with its format, who sets it and whether every
+dead letter has it; it is released with the schemas (``avro/released/v<n>/DeadLetterHeaders.json``,
+checked by :mod:`tracesync.contracts.deadletter_contract`) and documented in docs/asyncapi.yaml.
 """
 
 from __future__ import annotations
@@ -20,8 +24,75 @@ TOPIC = "dlq.topic"
 PARTITION = "dlq.partition"
 OFFSET = "dlq.offset"
 ROUTE = "dlq.route"
+TARGET = "dlq.target"
+NOTICE_KEY = "dlq.key"
 REDRIVEN = "dlq.redriven"
 PREFIX = "dlq."
+
+_KAFKA_STAGES = ("streams", "sinks.store", "targets")
+_ROW_STAGE = ("ingest",)
+
+
+@dataclass(frozen=True)
+class HeaderSpec:
+    """One header of the dead-letter convention, as consumers of a ``dlq.*`` topic see it.
+
+    ``format``: ``text`` (UTF-8), ``integer`` (decimal digits as UTF-8) or ``json`` (UTF-8 JSON).
+    ``required``: every dead letter carries it, whatever its stage. ``set_by``: the stages (and
+    ``redrive``) that write it.
+    """
+
+    name: str
+    format: str
+    required: bool
+    set_by: tuple[str, ...]
+    doc: str
+
+
+CONVENTION: tuple[HeaderSpec, ...] = (
+    HeaderSpec(REASON, "text", True, (*_ROW_STAGE, *_KAFKA_STAGES), "Why the record failed."),
+    HeaderSpec(
+        STAGE,
+        "text",
+        True,
+        (*_ROW_STAGE, *_KAFKA_STAGES),
+        "Where it failed: ingest, streams, sinks.store[.decode|.write] or targets.",
+    ),
+    HeaderSpec(
+        TOPIC,
+        "text",
+        False,
+        _KAFKA_STAGES,
+        "Topic the record was read from (where a redrive sends it); absent for rows of a source "
+        "database that never reached a topic.",
+    ),
+    HeaderSpec(PARTITION, "integer", False, _KAFKA_STAGES, "Partition it was read from."),
+    HeaderSpec(OFFSET, "integer", False, _KAFKA_STAGES, "Offset it was read at."),
+    HeaderSpec(
+        REDRIVEN,
+        "integer",
+        False,
+        ("redrive", "targets"),
+        "How many times the record was redriven; `tracesync dlq redrive` sets it on the record it "
+        "sends back to its topic, the targets sink keeps it on a record that fails again.",
+    ),
+    HeaderSpec(ROUTE, "text", False, ("targets",), "Route of the target-system call that failed."),
+    HeaderSpec(TARGET, "text", False, ("targets",), "Target system of that route."),
+    HeaderSpec(NOTICE_KEY, "text", False, ("targets",), "Idempotency key of the failed notice."),
+    HeaderSpec(
+        "dlq.adapter", "text", False, _ROW_STAGE, "Ingest adapter that refused the row (db)."
+    ),
+    HeaderSpec("dlq.field", "text", False, _ROW_STAGE, "First field of the row that was refused."),
+    HeaderSpec(
+        "dlq.errors", "json", False, _ROW_STAGE, "Every refused field: [[field, reason], ...]."
+    ),
+    HeaderSpec("dlq.mapping", "text", False, _ROW_STAGE, "Mapping the row was read with."),
+    HeaderSpec("dlq.table", "text", False, _ROW_STAGE, "Source table of the row."),
+    HeaderSpec("dlq.row", "text", False, _ROW_STAGE, "Key of the row in its table."),
+    HeaderSpec("dlq.event_id", "text", False, _ROW_STAGE, "Event id the row would have had."),
+)
+"""Every ``dlq.*`` header a dead letter may carry. The value is the original record's value and the
+key its original key (for a refused source-database row: the row as JSON, keyed by batch code)."""
 
 Headers = list[tuple[str, bytes]]
 

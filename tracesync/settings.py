@@ -38,7 +38,13 @@ class RegistrySettings(BaseModel):
 
     @property
     def url(self) -> str:
+        """The Confluent-compatible API (what confluent-kafka and tracesync use)."""
         return f"http://{self.host}:{self.port}/apis/ccompat/v7"
+
+    @property
+    def core_url(self) -> str:
+        """Apicurio's own API (what Apicurio's Java serdes take); same schemas, same ids."""
+        return f"http://{self.host}:{self.port}/apis/registry/v3"
 
 
 class PostgresSettings(BaseModel):

@@ -2,6 +2,8 @@
 
 The four source topics are co-partitioned (same partition count, key = batch code, murmur2), so
 all events of one batch land in the same partition number of each and one worker sees them all.
+Each spec also says what its values are (an Avro record of ``avro/``) and which components publish
+and consume it: docs/asyncapi.yaml is generated from this catalog (`tracesync topics docs`).
 :func:`plan` compares the catalog with what the broker has (pure, unit-tested); :func:`apply` reads
 the broker, refuses a broken layout with :class:`~tracesync.errors.TopologyError` saying what to do,
 and creates what is missing. Applying twice changes nothing.
@@ -36,9 +38,29 @@ class TopicRole(StrEnum):
     INTERNAL = "internal"
 
 
+class Component(StrEnum):
+    """The processes that publish to or consume the topics (each a ``tracesync`` command)."""
+
+    INGEST_API = "ingest-api"
+    INGEST_DB = "ingest-db"
+    INGEST_FILES = "ingest-files"
+    SIMULATOR = "simulator"
+    WORKER = "worker"
+    STORE_SINK = "store-sink"
+    TARGETS_SINK = "targets-sink"
+    DLQ = "dlq"
+
+
+PUBLIC_ROLES = frozenset({TopicRole.CHAIN, TopicRole.ALERTS, TopicRole.RECEIPTS})
+"""Topics downstream services consume: their records are a released contract (docs/consumers.md)."""
+
+
 @dataclass(frozen=True)
 class TopicSpec:
-    """One topic as the pipeline wants it."""
+    """One topic as the pipeline wants it.
+
+    ``value``: the Avro record of the values (``None``: not an Avro contract, see ``doc``).
+    """
 
     name: str
     partitions: int
@@ -46,6 +68,10 @@ class TopicSpec:
     role: TopicRole
     cleanup_policy: str = "delete"
     retention_ms: int | None = 7 * DAY_MS
+    value: str | None = None
+    doc: str = ""
+    published_by: tuple[Component, ...] = ()
+    consumed_by: tuple[Component, ...] = ()
 
     def config(self) -> dict[str, str]:
         """Topic-level configs set at creation."""
@@ -69,25 +95,52 @@ class TopicCatalog:
     @classmethod
     def build(cls, prefix: str = "", source_partitions: int = 6) -> TopicCatalog:
         n = source_partitions
+        c = Component
+        sinks = (c.STORE_SINK, c.TARGETS_SINK)
         specs = [
-            *(
-                TopicSpec(f"{prefix}{s.lower()}.events", n, "batch_code", TopicRole.SOURCE)
-                for s in SOURCE_SYSTEMS
-            ),
-            TopicSpec(f"{prefix}trace.chain", n, "batch_code", TopicRole.CHAIN, "compact", None),
+            *(_source(f"{prefix}{s.lower()}.events", n, s) for s in SOURCE_SYSTEMS),
             TopicSpec(
-                f"{prefix}trace.alerts", n, "batch_code", TopicRole.ALERTS, "delete", 30 * DAY_MS
+                f"{prefix}trace.chain",
+                n,
+                "batch_code",
+                TopicRole.CHAIN,
+                "compact",
+                None,
+                "TraceChain",
+                "The full trace chain of each batch or lot; compacted: the latest version per key.",
+                (c.WORKER, c.DLQ),
+                sinks,
+            ),
+            TopicSpec(
+                f"{prefix}trace.alerts",
+                n,
+                "batch_code",
+                TopicRole.ALERTS,
+                "delete",
+                30 * DAY_MS,
+                "Alert",
+                "Holds placed, inherited or released, discrepancies, out-of-limit parameters, "
+                "failed inspections, complaints.",
+                (c.WORKER, c.DLQ),
+                sinks,
             ),
             # the stream worker's own repartition topics: co-partitioned with the sources
-            TopicSpec(f"{prefix}trace.derived", n, "batch_code", TopicRole.INTERNAL),
-            TopicSpec(f"{prefix}trace.genealogy", n, "lot code", TopicRole.INTERNAL),
-            TopicSpec(f"{prefix}ingest.receipts", 1, "file name", TopicRole.RECEIPTS),
-            *(
-                TopicSpec(
-                    f"{prefix}dlq.{stage}", 1, "original key", TopicRole.DLQ, "delete", 30 * DAY_MS
-                )
-                for stage in ("ingest", "streams", "sinks")
+            _internal(f"{prefix}trace.derived", n, "batch_code", "Inherited holds for children."),
+            _internal(f"{prefix}trace.genealogy", n, "lot code", "Lot links and hold changes."),
+            TopicSpec(
+                f"{prefix}ingest.receipts",
+                1,
+                "file name",
+                TopicRole.RECEIPTS,
+                value="FileReceipt",
+                doc="What the file-drop adapter did with each dropped file.",
+                published_by=(c.INGEST_FILES,),
             ),
+            _dead_letters(
+                f"{prefix}dlq.ingest", "ingest (refused source-database rows)", (c.INGEST_DB,)
+            ),
+            _dead_letters(f"{prefix}dlq.streams", "the stream worker", (c.WORKER,)),
+            _dead_letters(f"{prefix}dlq.sinks", "the store and targets sinks", sinks),
         ]
         return cls(prefix, tuple(specs))
 
@@ -113,6 +166,46 @@ class TopicCatalog:
     def dlq(self, stage: str) -> str:
         """The dead-letter topic of a stage: ``ingest``, ``streams`` or ``sinks``."""
         return self.topic(f"dlq.{stage}").name
+
+
+def _source(name: str, partitions: int, system: str) -> TopicSpec:
+    c = Component
+    return TopicSpec(
+        name,
+        partitions,
+        "batch_code",
+        TopicRole.SOURCE,
+        value="Envelope",
+        doc=f"Change events of {system}, one per batch and source record.",
+        published_by=(c.INGEST_API, c.INGEST_DB, c.INGEST_FILES, c.SIMULATOR, c.DLQ),
+        consumed_by=(c.WORKER,),
+    )
+
+
+def _internal(name: str, partitions: int, key: str, doc: str) -> TopicSpec:
+    return TopicSpec(
+        name,
+        partitions,
+        key,
+        TopicRole.INTERNAL,
+        doc=f"{doc} The worker's own compact JSON (streams/state.py), not a contract.",
+        published_by=(Component.WORKER,),
+        consumed_by=(Component.WORKER,),
+    )
+
+
+def _dead_letters(name: str, stage: str, published_by: tuple[Component, ...]) -> TopicSpec:
+    return TopicSpec(
+        name,
+        1,
+        "original key",
+        TopicRole.DLQ,
+        "delete",
+        30 * DAY_MS,
+        doc=f"Records {stage} could not process: original key and value, dlq.* headers.",
+        published_by=published_by,
+        consumed_by=(Component.DLQ,),
+    )
 
 
 @dataclass(frozen=True)

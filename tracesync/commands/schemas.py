@@ -1,11 +1,11 @@
-"""``tracesync schemas``: check the Avro contract for backward compatibility, release, show."""
+"""``tracesync schemas``: check the Avro contract against its released versions, release, show."""
 
 from __future__ import annotations
 
 import click
 
 from tracesync.contracts import schema_compat
-from tracesync.contracts.schemas import ENVELOPE, current, released_versions
+from tracesync.contracts.schemas import ENVELOPE, OUTPUT_ROOTS, current, released_versions
 from tracesync.errors import TracesyncError
 
 
@@ -16,10 +16,15 @@ def schemas() -> None:
 
 @schemas.command("check")
 def check() -> None:
-    """Fail (exit 1) when the current schemas cannot read data of a released version."""
+    """Fail (exit 1) naming each field that breaks a released version.
+
+    Every type is held backward (the current schemas read released data); the output records
+    (TraceChain, Alert, FileReceipt) forward too (consumers on a released schema read current
+    data), and the dead-letter headers may only grow.
+    """
     try:
         versions = released_versions()
-        problems = schema_compat.check_backward(current(), versions)
+        problems = schema_compat.check_released(current(), versions)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in problems:
@@ -27,7 +32,8 @@ def check() -> None:
     if problems:
         raise SystemExit(1)
     numbers = ", ".join(f"v{v.number}" for v in versions) or "none"
-    click.echo(f"backward compatible with released versions: {numbers}")
+    outputs = ", ".join(OUTPUT_ROOTS)
+    click.echo(f"compatible with released versions {numbers}: backward, and full for {outputs}")
 
 
 @schemas.command("release")

@@ -1,6 +1,8 @@
-"""``tracesync topics``: list the topic catalog and apply it to the broker."""
+"""``tracesync topics``: list the topic catalog, apply it to the broker, document it (AsyncAPI)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -63,3 +65,30 @@ def apply_topics(ctx: click.Context) -> None:
         click.echo(f"created  {name}")
     for name in result.verified:
         click.echo(f"verified {name}")
+
+
+@topics.command("docs")
+@click.option(
+    "--check", is_flag=True, help="Only say whether the document is current (exit 1 when stale)."
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it [default: docs/asyncapi.yaml of the repository].",
+)
+def docs(check: bool, output: Path | None) -> None:
+    """Regenerate the AsyncAPI 3.0 document of the topics from the catalog and avro/."""
+    from tracesync.contracts import asyncapi
+
+    path = output or asyncapi.DOC_PATH
+    try:
+        if check:
+            if not asyncapi.is_current(path):
+                raise click.ClickException(f"{path} is stale: run `tracesync topics docs`")
+            click.echo(f"{path} is current")
+            return
+        changed = asyncapi.write(path)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{'wrote' if changed else 'unchanged'} {path}")

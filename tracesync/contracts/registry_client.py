@@ -56,6 +56,13 @@ class Compatibility(StrEnum):
     FULL_TRANSITIVE = "FULL_TRANSITIVE"
 
 
+INPUT_COMPATIBILITY = Compatibility.BACKWARD
+"""The global default, for the Envelope subject: readers on a new schema read older events."""
+OUTPUT_COMPATIBILITY = Compatibility.FULL_TRANSITIVE
+"""Per subject, for the records published to downstream services (``OUTPUT_ROOTS``): a new version
+must read, and be readable by, every earlier one (the compacted chain topic keeps them all)."""
+
+
 @dataclass(frozen=True)
 class RegisteredSchema:
     """One version of a subject as the registry knows it."""
@@ -129,6 +136,15 @@ class SchemaRegistry:
         )
         return Compatibility(_compatibility_of(answer))
 
+    def hold_to(self, level: Compatibility, subject: str | None = None) -> None:
+        """Make ``level`` the rule of ``subject`` (or the global default), also when another
+        process sets the same rule at the same moment (Apicurio answers 409 to the slower one)."""
+        try:
+            self.set_compatibility(level, subject)
+        except RegistryError as exc:
+            if exc.status != _CONFLICT or self.compatibility(subject) is not level:
+                raise
+
     def compatibility(self, subject: str | None = None) -> Compatibility:
         """The rule of ``subject`` (or the global default when None)."""
         target = subject or "the global default"
@@ -159,10 +175,8 @@ class SchemaRegistry:
         return deserializer
 
     def close(self) -> None:
-        # confluent-kafka 2.12's client has no close(); its REST client holds an httpx session
-        session = getattr(getattr(self._client, "_rest_client", None), "session", None)
-        if session is not None:
-            session.close()
+        # confluent-kafka 2.12's client has no close(); its __exit__ closes the HTTP session
+        self._client.__exit__(None, None, None)
 
     def __enter__(self) -> SchemaRegistry:
         return self

@@ -1,11 +1,16 @@
-"""Backward-compatibility check of the current schemas against every released version.
+"""Compatibility check of the current schemas against every released version.
 
-A reader on the current schemas must be able to read whatever a released writer wrote. Apache
-Avro's ``ReaderWriterCompatibilityChecker`` decides that per named type; its locations (JSON
-pointers such as ``/fields/8/type/fields/0/type``) are turned into field paths
+Backward, for every released type: a reader on the current schemas must be able to read whatever a
+released writer wrote (tracesync reading its source topics, or its own compacted chain topic).
+Forward, for the records published to downstream services (``OUTPUT_ROOTS``: chain, alerts,
+receipts): a consumer still on a released schema must be able to read what the current schemas
+write. Both together are FULL compatibility, checked against every released version (transitive).
+Apache Avro's ``ReaderWriterCompatibilityChecker`` decides each direction per named type; its
+locations (JSON pointers such as ``/fields/8/type/fields/0/type``) are turned into field paths
 (``produced_quantity.value``). The Avro rules let a logical type change silently (a decimal's
 scale from 3 to 2 still reads as bytes, with wrong values), so a second pass compares logical
-types field by field.
+types field by field. The dead-letter header convention released with the schemas is checked by
+:mod:`tracesync.contracts.deadletter_contract`.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from pathlib import Path
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
+from tracesync.contracts import deadletter_contract
 from tracesync.contracts.schemas import (
     AVRO_DIR,
+    OUTPUT_ROOTS,
     RELEASE_ROOTS,
     RELEASED_DIR,
     JsonSchema,
@@ -30,9 +37,16 @@ from tracesync.contracts.schemas import (
     released_versions,
     short_name,
 )
+from tracesync.deadletter import CONVENTION
 from tracesync.errors import ConfigurationError
 
 _LOGICAL_KEYS = ("logicalType", "precision", "scale")
+BACKWARD = "backward"
+FORWARD = "forward"
+_DIRECTION_SAYS = {
+    BACKWARD: "the current schemas cannot read data written with it",
+    FORWARD: "consumers on it cannot read data written with the current schemas",
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,21 @@ class CompatProblem:
     type_name: str
     field: str
     reason: str
+    direction: str = BACKWARD
 
     def describe(self) -> str:
         where = f"{self.type_name}.{self.field}" if self.field else self.type_name
-        return f"v{self.version}: {where}: {self.reason}"
+        return f"v{self.version} {self.direction}: {where}: {self.reason}"
+
+
+def check_released(current: SchemaSet, released: Iterable[ReleasedVersion]) -> list[CompatProblem]:
+    """Everything that breaks: backward for every type, forward for the output records, headers."""
+    versions = list(released)
+    return [
+        *check_backward(current, versions),
+        *check_forward(current, versions),
+        *check_dead_letter_headers(versions),
+    ]
 
 
 def check_backward(current: SchemaSet, released: Iterable[ReleasedVersion]) -> list[CompatProblem]:
@@ -60,9 +85,48 @@ def check_backward(current: SchemaSet, released: Iterable[ReleasedVersion]) -> l
     return problems
 
 
-def _check_type(current: SchemaSet, version: ReleasedVersion, name: str) -> Iterator[CompatProblem]:
-    reader_json = current.expanded(name)
-    writer_json = version.schemas.expanded(name)
+def check_forward(
+    current: SchemaSet, released: Iterable[ReleasedVersion], roots: Iterable[str] = OUTPUT_ROOTS
+) -> list[CompatProblem]:
+    """Every problem a consumer on a released output schema has reading current data.
+
+    Logical-type changes are direction-free and reported once, by :func:`check_backward`.
+    """
+    roots = tuple(roots)
+    problems: list[CompatProblem] = []
+    for version in released:
+        published = [r for r in roots if version.schemas.has(r)]
+        for name in version.schemas.closure(published) if published else []:
+            if current.has(name):
+                problems.extend(_check_type(current, version, name, FORWARD))
+            elif name in roots:
+                reason = "removed: consumers of the released version read it"
+                problems.append(CompatProblem(version.number, name, "", reason, FORWARD))
+    return problems
+
+
+def check_dead_letter_headers(released: Iterable[ReleasedVersion]) -> list[CompatProblem]:
+    """Every released dead-letter header the current convention removes or changes."""
+    problems: list[CompatProblem] = []
+    for version in released:
+        convention = deadletter_contract.read_convention(version.schemas.directory)
+        for header, reason in deadletter_contract.check_headers(convention or ()):
+            problems.append(
+                CompatProblem(
+                    version.number, deadletter_contract.CONTRACT_NAME, header, reason, FORWARD
+                )
+            )
+    return problems
+
+
+def _check_type(
+    current: SchemaSet, version: ReleasedVersion, name: str, direction: str = BACKWARD
+) -> Iterator[CompatProblem]:
+    new_json, old_json = current.expanded(name), version.schemas.expanded(name)
+    # backward: the current schema reads released data; forward: the released schema reads ours
+    reader_json, writer_json = (
+        (new_json, old_json) if direction == BACKWARD else (old_json, new_json)
+    )
     reader = avro.schema.parse(json.dumps(reader_json))
     writer = avro.schema.parse(json.dumps(writer_json))
     checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
@@ -73,9 +137,10 @@ def _check_type(current: SchemaSet, version: ReleasedVersion, name: str) -> Iter
         locations = sorted(loc for loc in result.locations if loc != "/") or ["/"]
         for location in locations:
             field = _field_path(location, reader_json, writer_json)
-            yield CompatProblem(version.number, name, field, f"{kinds}: {reason}")
-    for field, reason in _logical_changes(reader_json, writer_json, ""):
-        yield CompatProblem(version.number, name, field, reason)
+            yield CompatProblem(version.number, name, field, f"{kinds}: {reason}", direction)
+    if direction == BACKWARD:
+        for field, reason in _logical_changes(reader_json, writer_json, ""):
+            yield CompatProblem(version.number, name, field, reason)
 
 
 def _field_path(location: str, reader: JsonSchema, writer: JsonSchema) -> str:
@@ -210,16 +275,17 @@ def release(
 ) -> int | None:
     """Copy the current ``roots`` (and the types they use) to a new ``released/v<n+1>/``.
 
-    Returns the new version number, or None when nothing changed since the last release. Refuses
-    (ConfigurationError) when the current schemas cannot read a released version.
+    The dead-letter header convention is released with them. Returns the new version number, or
+    None when nothing changed since the last release. Refuses (ConfigurationError) when the current
+    schemas or headers break a released version (:func:`check_released`).
     """
     current = SchemaSet.from_directory(current_dir)
     names = current.closure(roots)
     candidate = SchemaSet.in_memory({n: current.raw(n) for n in names}, current_dir)
     versions = released_versions(released_dir)
-    if versions and _same_schemas(candidate, versions[-1].schemas):
+    if versions and _same_release(candidate, versions[-1]):
         return None
-    problems = check_backward(current, versions)
+    problems = check_released(current, versions)
     if problems:
         details = "\n  ".join(p.describe() for p in problems)
         raise ConfigurationError(f"not releasing: the current schemas break:\n  {details}")
@@ -228,7 +294,13 @@ def release(
     target.mkdir(parents=True)
     for name in names:
         shutil.copy2(current_dir / f"{name}.avsc", target / f"{name}.avsc")
+    deadletter_contract.write_convention(target)
     return number
+
+
+def _same_release(candidate: SchemaSet, latest: ReleasedVersion) -> bool:
+    headers = deadletter_contract.read_convention(latest.schemas.directory)
+    return _same_schemas(candidate, latest.schemas) and headers == CONVENTION
 
 
 def _same_schemas(a: SchemaSet, b: SchemaSet) -> bool:

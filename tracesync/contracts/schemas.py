@@ -25,8 +25,15 @@ NAMESPACE = "tracesync.events"
 AVRO_DIR = Path(__file__).resolve().parents[2] / "avro"
 RELEASED_DIR = AVRO_DIR / "released"
 ENVELOPE = "Envelope"
-RELEASE_ROOTS = (ENVELOPE,)
-"""Types released (with everything they refer to) and held to backward compatibility."""
+INPUT_ROOTS = (ENVELOPE,)
+"""Records read by tracesync (source topics): held BACKWARD, the current schemas read every
+released version."""
+OUTPUT_ROOTS = ("TraceChain", "Alert", "FileReceipt")
+"""Records tracesync publishes for downstream services (chain, alerts, receipts): held FULL,
+backward as above and forward too, every released version reads what the current schemas write
+(docs/consumers.md says why)."""
+RELEASE_ROOTS = (*INPUT_ROOTS, *OUTPUT_ROOTS)
+"""Types released (with everything they refer to) under ``avro/released/v<n>/``."""
 
 _PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 

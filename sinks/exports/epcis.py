@@ -159,10 +159,10 @@ class EpcisBuilder:
         ]
         if inputs:
             event["inputQuantityList"] = inputs
-        if p.get("produced_quantity") is not None:
-            event["outputQuantityList"] = [
-                self._quantity(p["product_code"], c["batch_code"], p["produced_quantity"], p["uom"])
-            ]
+        produced = p.get("produced_quantity")
+        event["outputQuantityList"] = [
+            self._quantity(p["product_code"], c["batch_code"], produced, p["uom"])
+        ]
         if p.get("trace_codes"):
             event["outputEPCList"] = [self.ids.unit(p["product_code"], t) for t in p["trace_codes"]]
         event |= {

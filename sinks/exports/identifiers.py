@@ -49,8 +49,8 @@ class MasterData:
                 raise ConfigurationError(f"cannot read GS1 master data {path}: {exc}") from exc
             for table, values in data.items():
                 values.update({str(k): str(v) for k, v in loaded.get(table, {}).items()})
-        for table, values in extra.items():
-            data[table].update(values)
+        for table, given in extra.items():
+            data[table].update(given)
         try:
             gtins = {code: gtin14(value) for code, value in data["gtins"].items()}
             glns = {code: _gln(value) for code, value in data["glns"].items()}

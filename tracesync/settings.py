@@ -138,6 +138,16 @@ class WorkerSettings(BaseModel):
     )
 
 
+class ExportSettings(BaseModel):
+    """Compliance exports: GS1 master data for Digital Link and EPCIS identifiers."""
+
+    gs1_master_data: Path | None = Field(
+        default=None, description="TOML file with [gtins] (product -> GTIN) and [glns] tables"
+    )
+    gtins: dict[str, str] = Field(default_factory=dict, description="product code -> GTIN")
+    glns: dict[str, str] = Field(default_factory=dict, description="plant/party id -> GLN")
+
+
 class Settings(BaseSettings):
     """All of tracesync's settings."""
 
@@ -158,6 +168,7 @@ class Settings(BaseSettings):
     ingest_db: IngestDbSettings = IngestDbSettings()
     ingest_files: IngestFilesSettings = IngestFilesSettings()
     worker: WorkerSettings = WorkerSettings()
+    exports: ExportSettings = ExportSettings()
 
     @property
     def store_url(self) -> str:

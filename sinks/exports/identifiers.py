@@ -27,6 +27,7 @@ from sinks.exports.digital_link import (
 )
 from sinks.exports.epc_urn import epc_urn_to_digital_link
 from tracesync.errors import ConfigurationError
+from tracesync.settings import ExportSettings
 
 PRIVATE = "urn:tracesync"
 
@@ -57,6 +58,11 @@ class MasterData:
         except Gs1SyntaxError as exc:
             raise ConfigurationError(f"GS1 master data {path or '(settings)'}: {exc}") from exc
         return cls(gtins, glns)
+
+
+def master_data(settings: ExportSettings) -> MasterData:
+    """The GS1 master data the settings name (file first, then the inline tables)."""
+    return MasterData.from_file(settings.gs1_master_data, gtins=settings.gtins, glns=settings.glns)
 
 
 def _gln(value: str) -> str:

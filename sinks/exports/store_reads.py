@@ -51,7 +51,7 @@ class Window:
         """Whether a CTE at ``moment`` falls in the date range (undated events always do)."""
         if moment is None:
             return True
-        day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+        day = _aware(moment).astimezone(UTC).date() if isinstance(moment, datetime) else moment
         after = self.date_from is None or day >= self.date_from
         return after and (self.date_to is None or day <= self.date_to)
 

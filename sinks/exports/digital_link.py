@@ -272,6 +272,6 @@ def parse_digital_link(text: str) -> Gs1Code:
 def parse_gs1(text: str) -> Gs1Code:
     """A Digital Link URI or an element string."""
     t = text.strip()
-    if re.match(r"^https?://", t):
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", t):
         return parse_digital_link(t)
     return parse_element_string(t)

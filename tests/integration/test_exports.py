@@ -114,7 +114,7 @@ def test_fsma204_window_product_and_lot_filters(engine: Engine, tmp_path: Path) 
         rows = list(csv.DictReader(handle))
     assert all(r["Event date (UTC)"].startswith("2026-01-01") for r in rows)
     assert (tmp_path / "day.genealogy.csv").exists()
-    lot = write_fsma204(engine, Window(lot="RM-0000001"), tmp_path / "lot.csv", "csv")
+    write_fsma204(engine, Window(lot="RM-0000001"), tmp_path / "lot.csv", "csv")
     with (tmp_path / "lot.csv").open() as handle:
         lot_rows = list(csv.DictReader(handle))
     assert any(r["Internal lot code"] == "RM-0000001" for r in lot_rows)

@@ -11,6 +11,7 @@ from sinks.exports.digital_link import Gs1SyntaxError, looks_like_gs1, parse_gs1
 from sinks.exports.epc_urn import constrain_digital_link, epc_urn_to_digital_link
 from sinks.exports.epcis_hash import context_prefixes, event_hash, utc_millis
 from sinks.exports.identifiers import Identifiers, MasterData
+from tracesync.errors import ConfigurationError
 
 GTIN = "09506000134352"  # GS1's example GTIN
 REFERENCE = Path(__file__).parent / "data" / "epcis_hash_reference.json"
@@ -104,8 +105,6 @@ def test_identifiers_go_out_and_come_back() -> None:
 
 
 def test_master_data_with_a_bad_gtin_is_refused() -> None:
-    from tracesync.errors import ConfigurationError
-
     with pytest.raises(ConfigurationError, match="check digit"):
         MasterData.from_file(None, gtins={"P": GTIN[:-1] + "9"})
 

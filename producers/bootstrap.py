@@ -24,7 +24,7 @@ from producers.dbpoll import (
     run,
     source_url,
 )
-from producers.files import LEDGER_FILE, FileDropIngest, FileLedger, FileOutcome
+from producers.files import LEDGER_FILE, FileDropIngest, FileLedger, FileOutcome, watch
 from producers.mapping import load_mapping
 from producers.rest import RestIngest, create_app
 from tracesync import bootstrap
@@ -123,7 +123,7 @@ def run_file_ingest(
             publish_chunk=settings.ingest_files.publish_chunk,
         )
         files = settings.ingest_files
-        return ingest.run(stop, files.poll_interval_s, files.settle_s, once=once)
+        return watch(ingest, stop, files.poll_interval_s, files.settle_s, once=once)
     finally:
         publisher.close()
         ledger.close()

@@ -11,6 +11,7 @@ from tracesync.commands.export import export
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
+from tracesync.commands.replay import replay
 from tracesync.commands.report import report
 from tracesync.commands.schemas import schemas
 from tracesync.commands.simulate import simulate
@@ -18,6 +19,7 @@ from tracesync.commands.sink import sink
 from tracesync.commands.store import store
 from tracesync.commands.topics import topics
 from tracesync.commands.trace import recall_command, trace_command
+from tracesync.commands.verify import verify
 from tracesync.commands.worker import worker
 
 COMMANDS: list[click.Command] = []
@@ -35,5 +37,7 @@ COMMANDS.append(recall_command)
 COMMANDS.append(export)
 COMMANDS.append(report)
 COMMANDS.append(dlq)
+COMMANDS.append(replay)
+COMMANDS.append(verify)
 COMMANDS.append(bench)
 COMMANDS.append(demo)

@@ -57,3 +57,68 @@ def fill_synthetic(ctx: click.Context, store_url: str | None, batches: int, seed
         f"wrote {written} chains in {elapsed:.1f} s ({written / elapsed:.0f} chains/s, "
         f"{_WRITE_CHUNK} per transaction) to {trace_store.engine.url!r}"
     )
+
+
+def _rebuild_progress(read: int, total: int, seconds: float) -> None:
+    rate = read / seconds if seconds else 0.0
+    eta = (total - read) / rate if rate else 0.0
+    width = 30
+    done = int(width * read / total) if total else width
+    bar = "#" * done + "-" * (width - done)
+    click.echo(
+        f"\r[{bar}] {read}/{total} chain records, {rate:,.0f}/s, ETA {eta:,.0f} s",
+        nl=False,
+        err=True,
+    )
+
+
+@store.command("rebuild")
+@click.option("--store-url", help="SQLAlchemy URL of the live store (default: the settings').")
+@click.option("--topic", help="Chain topic (default: the catalog's trace.chain).")
+@click.pass_context
+def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None) -> None:
+    """Rebuild the store from the compacted chain topic and switch over in one transaction.
+
+    Builds beside the live store (SQLite: a new file; PostgreSQL: a new schema), keeps the live
+    content for rollback (a named file or schema, printed at the end), replaces the live rows in
+    one transaction, then writes what arrived on the topic meanwhile. A running store sink may
+    keep running. Undo with `tracesync store rollback KEPT`.
+    """
+    from tracesync.bootstrap import catalog, record_serde
+    from tracesync.ops.rebuild_store import rebuild_store
+
+    settings = settings_from(ctx)
+    chain_topic = topic or catalog(settings).topic("trace.chain").name
+    url = store_url or settings.store_url
+    try:
+        decode = record_serde(settings, "TraceChain", chain_topic).decode
+        result = rebuild_store(settings.kafka, chain_topic, decode, url, _rebuild_progress)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("", err=True)
+    click.echo(
+        f"rebuilt {result.chains_written} chains from {result.records_read} records of "
+        f"{chain_topic} in {result.seconds:.1f} s ({result.rate:,.0f} records/s); "
+        f"caught up {result.caught_up} written meanwhile"
+    )
+    for bad in result.undecodable[:20]:
+        click.echo(f"  undecodable: {bad}")
+    click.echo(
+        f"previous content kept as {result.kept_as} (tracesync store rollback {result.kept_as})"
+    )
+
+
+@store.command("rollback")
+@click.argument("kept")
+@click.option("--store-url", help="SQLAlchemy URL of the live store (default: the settings').")
+@click.pass_context
+def rollback_command(ctx: click.Context, kept: str, store_url: str | None) -> None:
+    """Switch the content KEPT by a rebuild back into the live store (one transaction)."""
+    from tracesync.ops.rebuild_store import rollback
+
+    url = store_url or settings_from(ctx).store_url
+    try:
+        rollback(url, kept)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"switched {kept} back into {url}")

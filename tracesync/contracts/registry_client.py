@@ -159,7 +159,10 @@ class SchemaRegistry:
         return deserializer
 
     def close(self) -> None:
-        self._client.close()
+        # confluent-kafka 2.12's client has no close(); its REST client holds an httpx session
+        session = getattr(getattr(self._client, "_rest_client", None), "session", None)
+        if session is not None:
+            session.close()
 
     def __enter__(self) -> SchemaRegistry:
         return self

@@ -1,0 +1,214 @@
+"""One complete dropped file -> acknowledged events, a receipt, a ledger entry, the file moved.
+
+Each row is mapped and validated (:mod:`producers.mapping`); the good rows are published (event
+id = uuid5 of file checksum + row number) and acknowledged, then a FileReceipt goes to
+``ingest.receipts`` (keyed by file name), the checksum is recorded in the ledger and the file is
+moved to ``processed/`` — or to ``rejected/`` when it is unreadable or no row could be published.
+A file whose checksum is in the ledger is not published again (a DUPLICATE receipt and note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from producers.base import Publisher, SourceAdapter
+from producers.files.ledger import FileLedger, LedgerEntry
+from producers.files.readers import UnreadableFileError, read_rows, row_problems
+from producers.files.reports import (
+    FileOutcome,
+    error_report,
+    receipt,
+    remove_marker,
+    write_atomically,
+)
+from producers.mapping import Converted, RowConverter, SourceMapping, derived_event_id
+from tracesync.contracts.record_serde import RecordSerde
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.errors import ConfigurationError
+from tracesync.publisher import OutboundRecord
+from tracesync.topics import TopicCatalog
+
+log = logging.getLogger(__name__)
+
+PROCESSED, REJECTED = "processed", "rejected"
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    records: list[OutboundRecord]
+    errors: list[tuple[int, str, str]]  # (row number, field, reason)
+
+
+class FileDropIngest(SourceAdapter):
+    """Dropped files of one folder -> acknowledged events, a receipt, and the file moved."""
+
+    kind = "files"
+
+    def __init__(
+        self,
+        folder: Path,
+        mappings: Sequence[SourceMapping],
+        publisher: Publisher,
+        serde: EnvelopeSerde,
+        topics: TopicCatalog,
+        *,
+        ledger: FileLedger,
+        plant: str,
+        publish_chunk: int = 1000,
+    ) -> None:
+        super().__init__(publisher, serde, topics.source_topic)
+        for mapping in mappings:
+            if mapping.file is None:
+                raise ConfigurationError(f"mapping {mapping.path} has no [file] table")
+        self.folder = folder
+        self.mappings = list(mappings)
+        self.ledger = ledger
+        self.plant = plant
+        self.publish_chunk = publish_chunk
+        self.receipts_topic = topics.topic("ingest.receipts").name
+        self.receipt_serde = RecordSerde.single_object("FileReceipt")
+        self.converters = {m.name: RowConverter(m.events, serde, plant) for m in mappings}
+        for sub in (PROCESSED, REJECTED):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+
+    def mapping_for(self, name: str) -> SourceMapping | None:
+        for mapping in self.mappings:
+            assert mapping.file is not None
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in mapping.file.patterns):
+                return mapping
+        return None
+
+    def process(self, path: Path) -> FileOutcome | None:
+        """Handle one complete file; None when no mapping matches it (it is left alone)."""
+        mapping = self.mapping_for(path.name)
+        if mapping is None:
+            return None
+        data = path.read_bytes()
+        checksum = hashlib.sha256(data).hexdigest()
+        known = self.ledger.get(checksum)
+        if known is not None and not known.moved and known.file_name == path.name:
+            return self._finish_move(path, known, mapping)  # crashed after the ledger commit
+        if known is not None:
+            return self._duplicate(path, checksum, known, mapping)
+        outcome, report = self._publish_rows(path.name, data, checksum, mapping)
+        entry = LedgerEntry(
+            checksum=checksum,
+            file_name=path.name,
+            outcome=PROCESSED if outcome.status == "PROCESSED" else REJECTED,
+            stored_as=outcome.stored_as,
+            accepted=outcome.accepted,
+            rejected=outcome.rejected,
+            report=report,
+            moved=False,
+        )
+        self.ledger.record(entry)
+        self._finish_move(path, entry, mapping)
+        return outcome
+
+    def _publish_rows(
+        self, name: str, data: bytes, checksum: str, mapping: SourceMapping
+    ) -> tuple[FileOutcome, str]:
+        try:
+            rows = read_rows(data, mapping)
+        except UnreadableFileError as exc:
+            mapped = _Mapped([], [(0, "<file>", str(exc))])
+            message = f"unreadable: {exc}"
+        else:
+            mapped = self._map(rows, checksum, mapping)
+            published = len(mapped.records)
+            message = f"{len(rows)} row(s), {published} published"
+            if not rows:
+                message = "no rows"
+        for start in range(0, len(mapped.records), self.publish_chunk):
+            self.publisher.publish(mapped.records[start : start + self.publish_chunk])
+        accepted = len(mapped.records)
+        status = "PROCESSED" if accepted else "REJECTED"
+        stored = self._destination(name, checksum, PROCESSED if accepted else REJECTED)
+        outcome = FileOutcome(
+            name, status, stored, accepted, len({r for r, _, _ in mapped.errors}), message
+        )
+        self._send_receipt(outcome, checksum, mapping, receipt_key=checksum)
+        return outcome, error_report(mapped.errors)
+
+    def _map(self, rows: list[dict[str, Any]], checksum: str, mapping: SourceMapping) -> _Mapped:
+        converter = self.converters[mapping.name]
+        records: list[OutboundRecord] = []
+        errors: list[tuple[int, str, str]] = []
+        for number, row in enumerate(rows, start=1):
+            problems = row_problems(row)
+            outcome = (
+                None
+                if problems
+                else converter.convert(row, derived_event_id("file", checksum, number))
+            )
+            if isinstance(outcome, Converted):
+                records.append(
+                    self.record_for(outcome.envelope, mapping.source_system, outcome.batch_code)
+                )
+                continue
+            problems += list(outcome.errors) if outcome is not None else []
+            errors.extend((number, f, r) for f, r in problems)
+        return _Mapped(records, errors)
+
+    def _destination(self, name: str, checksum: str, sub: str) -> str:
+        target = self.folder / sub / name
+        if target.exists():  # same name, other content (a daily export): keep both
+            target = target.with_name(f"{target.stem}.{checksum[:12]}{target.suffix}")
+        return str(target.relative_to(self.folder))
+
+    def _finish_move(self, path: Path, entry: LedgerEntry, mapping: SourceMapping) -> FileOutcome:
+        target = self.folder / entry.stored_as
+        if entry.report:
+            write_atomically(target.with_name(target.name + ".errors.csv"), entry.report)
+        path.replace(target)
+        remove_marker(path)
+        self.ledger.mark_moved(entry.checksum)
+        status = "PROCESSED" if entry.outcome == PROCESSED else "REJECTED"
+        log.info(
+            "%s -> %s (%d accepted, %d rejected)",
+            path.name,
+            entry.stored_as,
+            entry.accepted,
+            entry.rejected,
+        )
+        return FileOutcome(path.name, status, entry.stored_as, entry.accepted, entry.rejected, "")
+
+    def _duplicate(
+        self, path: Path, checksum: str, known: LedgerEntry, mapping: SourceMapping
+    ) -> FileOutcome:
+        stored = self._destination(path.name, checksum, PROCESSED)
+        target = self.folder / stored
+        if target.exists() or stored == known.stored_as:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+            target = target.with_name(f"{target.stem}.dup-{stamp}{target.suffix}")
+            stored = str(target.relative_to(self.folder))
+        message = (
+            f"duplicate of {known.file_name} (same sha256 {checksum}), handled before as "
+            f"{known.stored_as} ({known.accepted} accepted, {known.rejected} rejected); "
+            "nothing published"
+        )
+        outcome = FileOutcome(path.name, "DUPLICATE", stored, 0, 0, message)
+        self._send_receipt(outcome, checksum, mapping, receipt_key=f"{checksum}:{stored}")
+        write_atomically(target.with_name(target.name + ".duplicate.txt"), message + "\n")
+        path.replace(target)
+        remove_marker(path)
+        log.info("%s is a duplicate of %s: moved to %s", path.name, known.file_name, stored)
+        return outcome
+
+    def _send_receipt(
+        self, outcome: FileOutcome, checksum: str, mapping: SourceMapping, receipt_key: str
+    ) -> None:
+        value = receipt(outcome, checksum, mapping, receipt_key, self.plant)
+        record = OutboundRecord(
+            topic=self.receipts_topic,
+            key=outcome.file_name.encode(),
+            value=self.receipt_serde.encode(value),
+        )
+        self.publisher.publish([record])

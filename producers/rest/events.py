@@ -1,0 +1,147 @@
+"""The REST adapter proper: a JSON event of one source system -> an acknowledged Kafka record.
+
+:meth:`RestIngest.prepare` fills what the server may fill, checks that the caller's key may
+publish the event, validates it against the Avro Envelope and encodes it; :meth:`RestIngest.publish`
+sends prepared events and settles each as accepted (with topic, partition and offset) or
+rejected with 503.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from producers.base import EnvelopeEncoder, Publisher, SourceAdapter, TopicForSystem
+from producers.rest.bodies import AcceptedEvent, FieldProblem, RejectedEvent
+from tracesync.contracts.schemas import EVENT_TYPES
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.errors import InvalidFieldsError, TracesyncError
+from tracesync.publisher import Acknowledgement, DeliveryFailure, OutboundRecord
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A valid event, encoded and ready to publish."""
+
+    index: int
+    event_id: str
+    record: OutboundRecord
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event refused before publishing (403 / 422) or not acknowledged (503)."""
+
+    index: int
+    event_id: str | None
+    status: int
+    problems: tuple[tuple[str, str], ...]
+
+    def as_model(self) -> RejectedEvent:
+        return RejectedEvent(
+            index=self.index,
+            event_id=self.event_id,
+            status=self.status,
+            errors=[FieldProblem(field=f, reason=r) for f, r in self.problems],
+        )
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def fill_defaults(
+    obj: Mapping[str, Any], system: str, plant: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The event with what the server may fill: event_id, recorded_at, plant, source_system."""
+    filled = dict(obj)
+    filled.setdefault("event_id", str(uuid.uuid4()))
+    filled.setdefault("recorded_at", now.isoformat(timespec="milliseconds"))
+    filled.setdefault("plant", plant)
+    filled.setdefault("source_system", system)
+    return filled
+
+
+def authorization_problems(obj: Mapping[str, Any], system: str) -> list[tuple[str, str]]:
+    """Why a key of ``system`` may not publish this event (empty: it may)."""
+    problems = []
+    claimed = obj.get("source_system")
+    if isinstance(claimed, str) and claimed != system:
+        problems.append(
+            ("source_system", f"the API key of {system} may not publish {claimed} events")
+        )
+    event_type = obj.get("event_type")
+    info = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if info is not None and info.source_system != system:
+        problems.append(
+            (
+                "event_type",
+                f"{event_type} is a {info.source_system} event; "
+                f"the API key of {system} may not publish it",
+            )
+        )
+    return problems
+
+
+class RestIngest(SourceAdapter):
+    """The REST adapter: JSON events of one source system -> acknowledged Kafka records."""
+
+    kind = "rest"
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        serde: EnvelopeSerde,
+        topic_for: TopicForSystem,
+        plant: str,
+        clock: Clock = utc_now,
+    ) -> None:
+        encoder: EnvelopeEncoder = serde
+        super().__init__(publisher, encoder, topic_for)
+        self.serde = serde
+        self.plant = plant
+        self.clock = clock
+
+    def prepare(self, index: int, obj: Any, system: str) -> Prepared | Rejected:
+        """Fill defaults, check the key may publish it, validate and encode one event."""
+        if not isinstance(obj, Mapping):
+            return Rejected(index, None, 422, (("<root>", "expected a JSON object (an Envelope)"),))
+        event = fill_defaults(obj, system, self.plant, self.clock())
+        event_id = event["event_id"] if isinstance(event["event_id"], str) else None
+        forbidden = authorization_problems(event, system)
+        if forbidden:
+            return Rejected(index, event_id, 403, tuple(forbidden))
+        try:
+            envelope = self.serde.from_json(event)
+            record = self.record_for(envelope, system, envelope["batch_code"])
+        except InvalidFieldsError as exc:
+            return Rejected(index, event_id, 422, tuple(exc.errors))
+        except TracesyncError as exc:
+            return Rejected(index, event_id, 422, (("<envelope>", str(exc)),))
+        return Prepared(index, str(envelope["event_id"]), record)
+
+    async def publish(self, prepared: Sequence[Prepared]) -> list[AcceptedEvent | Rejected]:
+        """Publish the prepared events; each comes back acknowledged or rejected with 503."""
+        outcomes = await self.publisher.publish_async([p.record for p in prepared])
+        return [settled(p, o) for p, o in zip(prepared, outcomes, strict=True)]
+
+
+def settled(
+    prepared: Prepared, outcome: Acknowledgement | DeliveryFailure
+) -> AcceptedEvent | Rejected:
+    """A prepared event's answer once its delivery report is in."""
+    if isinstance(outcome, DeliveryFailure):
+        reason = f"not acknowledged by the broker: {outcome.reason}"
+        return Rejected(prepared.index, prepared.event_id, 503, (("<event>", reason),))
+    return AcceptedEvent(
+        index=prepared.index,
+        event_id=prepared.event_id,
+        topic=outcome.topic,
+        partition=outcome.partition,
+        offset=outcome.offset,
+    )

@@ -79,7 +79,7 @@ class ProducerSettings(BaseModel):
 
 
 def _dev_api_keys() -> dict[str, SecretStr]:
-    systems = ("MES", "ERP", "WMS", "QMS")
+    systems = ("MES", "ERP", "WMS", "QMS", "EPCIS")  # EPCIS: capture for every system
     return {system: SecretStr(f"dev-{system.lower()}-key") for system in systems}
 
 

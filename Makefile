@@ -1,13 +1,13 @@
 # tracesync — `make demo` runs the main job on embedded defaults, `make test` runs every test.
 # Both set up everything they need on a fresh machine: the virtualenv, the Kafka and registry
-# jars (from Maven Central) and PostgreSQL (from Debian's packages).
+# jars (from Maven Central), PostgreSQL and the PDF libraries and tools (from Debian's packages).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv deps jars postgres lint typecheck test test-unit demo bench clean
+.PHONY: help venv deps jars postgres system lint typecheck test test-unit demo bench clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
@@ -29,7 +29,10 @@ jars: venv
 postgres:
 	bash deploy/postgres/setup.sh
 
-deps: venv jars postgres
+system:
+	bash deploy/system/setup.sh
+
+deps: venv jars postgres system
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,7 +47,7 @@ test-unit: venv
 test: deps lint typecheck
 	$(BIN)/pytest -q --durations=15
 
-demo: venv jars
+demo: venv jars system
 	$(BIN)/tracesync demo
 
 bench: venv jars

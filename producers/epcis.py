@@ -17,24 +17,18 @@ a later export of the same batch supersedes the earlier one.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sinks.exports.epcis import NAMESPACE, PREFIX, RELEASE_DISPOSITION, UNIT_CODES
+from producers.epcis_reader import Envelope, EventProblemError, EventReader, iso, parse_time
+from sinks.exports.epcis import NAMESPACE, PREFIX, RELEASE_DISPOSITION
 from sinks.exports.epcis_hash import context_prefixes, event_hash
-from sinks.exports.identifiers import Identifiers, LotRef
+from sinks.exports.identifiers import Identifiers
 from tracesync.errors import TracesyncError
 
-Envelope = dict[str, Any]
 Problem = tuple[str, str]
-_ID_SPACE = uuid.UUID("6f1b2d4e-8c3a-5e7f-9a0b-1c2d3e4f5a6b")
-_UNIT_OF_CODE = {code: unit for unit, code in reversed(UNIT_CODES.items())}
 _RELEASED_BY_DISPOSITION = {v: k for k, v in RELEASE_DISPOSITION.items()}
-_PARTIES = ("owning_party", "possessing_party")
 _SUPPORTED = "receiving, shipping, inspecting, holding (ObjectEvent) and TransformationEvent"
 
 
@@ -44,13 +38,6 @@ class EpcisDocumentError(TracesyncError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("; ".join(f"{f}: {r}" for f, r in problems))
-
-
-class _EventProblemError(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -103,149 +90,35 @@ def _map_one(
     given = event.get("eventID")
     try:
         epcis_id = str(given) if given else event_hash(event, prefixes)
-        reader = _Reader(event, ids, plant, epcis_id)
-        envelopes = tuple(reader.envelopes())
-    except _EventProblemError as exc:
+        reader = EventReader(event, ids, plant, epcis_id)
+        envelopes = tuple(_envelopes(reader))
+    except EventProblemError as exc:
         return Unmapped(index, given, ((f"{where}.{exc.field}", exc.reason),))
     if not envelopes:
         return Unmapped(index, given, ((where, "the event names no lot to record"),))
     return Mapped(index, epcis_id, envelopes)
 
 
-def _millis(text: Any, field: str) -> tuple[datetime, int]:
-    if not isinstance(text, str):
-        raise _EventProblemError(field, "missing or not a date-time")
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _EventProblemError(field, f"not an ISO 8601 date-time: {text!r}") from exc
-    if moment.tzinfo is None:
-        raise _EventProblemError(field, "a date-time needs a time zone offset")
-    moment = moment.astimezone(UTC)
-    return moment, int(moment.timestamp() * 1000)
+def _envelopes(r: EventReader) -> Iterator[Envelope]:
+    kind = r.e.get("type")
+    if kind == "TransformationEvent":
+        yield from _production(r)
+        return
+    if kind != "ObjectEvent":
+        raise EventProblemError("type", f"{kind!r} is not mapped; supported: {_SUPPORTED}")
+    step = str(r.e.get("bizStep", "")).rsplit("-", 1)[-1].rsplit("/", 1)[-1]
+    handler = _OBJECT_STEPS.get(step)
+    if handler is None:
+        raise EventProblemError(
+            "bizStep", f"{step or 'none'!r} is not mapped; supported: {_SUPPORTED}"
+        )
+    yield from handler(r)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class _Reader:
-    """Reads one EPCIS event; every accessor raises :class:`_EventProblemError` naming the field."""
-
-    def __init__(self, event: Mapping[str, Any], ids: Identifiers, plant: str, epcis_id: str):
-        self.e = event
-        self.ids = ids
-        self.epcis_id = epcis_id
-        self.at, at_ms = _millis(event.get("eventTime"), "eventTime")
-        recorded = event.get("recordTime")
-        self.recorded_at: datetime | None = None
-        self.seq = at_ms
-        if recorded:
-            self.recorded_at, self.seq = _millis(recorded, "recordTime")
-        location = event.get("bizLocation", {}).get("id") if event.get("bizLocation") else None
-        self.plant = plant
-        if isinstance(location, str):
-            with contextlib.suppress(ValueError):
-                self.plant = ids.parse_place(location)[0]
-        self.units: Mapping[str, str] = self.ext("units") or {}
-
-    def ext(self, name: str) -> Any:
-        return self.e.get(f"{PREFIX}:{name}")
-
-    def envelopes(self) -> Iterator[Envelope]:
-        kind = self.e.get("type")
-        if kind == "TransformationEvent":
-            yield from _production(self)
-            return
-        if kind != "ObjectEvent":
-            raise _EventProblemError("type", f"{kind!r} is not mapped; supported: {_SUPPORTED}")
-        step = str(self.e.get("bizStep", "")).rsplit("-", 1)[-1].rsplit("/", 1)[-1]
-        handler = _OBJECT_STEPS.get(step)
-        if handler is None:
-            raise _EventProblemError(
-                "bizStep", f"{step or 'none'!r} is not mapped; supported: {_SUPPORTED}"
-            )
-        yield from handler(self)
-
-    def envelope(
-        self, kind: str, system: str, ref: str, lot: str, payload: dict[str, Any], **kw: Any
-    ) -> Envelope:
-        occurred: datetime = kw.get("at") or self.at
-        return {
-            "event_id": str(uuid.uuid5(_ID_SPACE, f"{self.epcis_id}|{kind}|{ref}")),
-            "event_type": kind,
-            "source_system": system,
-            "source_ref": ref,
-            "source_seq": self.seq,
-            "batch_code": lot,
-            "occurred_at": _iso(occurred),
-            "recorded_at": _iso(self.recorded_at or occurred),
-            "plant": self.plant,
-            "payload": payload,
-        }
-
-    def lots(self, field: str, *, quantities: bool) -> list[tuple[LotRef, dict[str, Any] | None]]:
-        """(lot, quantity) of each element of a quantity list."""
-        elements = self.e.get(field) or []
-        if not isinstance(elements, list):
-            raise _EventProblemError(field, "expected an array")
-        found = []
-        for i, element in enumerate(elements):
-            if not isinstance(element, Mapping) or not isinstance(element.get("epcClass"), str):
-                raise _EventProblemError(f"{field}[{i}].epcClass", "missing")
-            try:
-                lot = self.ids.parse_lot_class(element["epcClass"])
-            except ValueError as exc:
-                raise _EventProblemError(f"{field}[{i}].epcClass", str(exc)) from exc
-            quantity = self.quantity(element, f"{field}[{i}]", required=quantities)
-            found.append((lot, quantity))
-        if self.e.get("epcList") and not found and field == "quantityList":
-            raise _EventProblemError("epcList", "units without a lot: give a quantityList of lots")
-        return found
-
-    def quantity(self, element: Mapping[str, Any], field: str, *, required: bool) -> Any:
-        value = element.get("quantity")
-        if value is None:
-            if required:
-                raise _EventProblemError(f"{field}.quantity", "missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _EventProblemError(f"{field}.quantity", "expected a number")
-        code = element.get("uom")
-        unit = self.units.get(code) or _UNIT_OF_CODE.get(code, code) if code else "EA"
-        return {"value": str(value), "uom": unit}
-
-    def party(
-        self, field: str, kinds: tuple[str, ...] = ("owning_party", "possessing_party")
-    ) -> str:
-        for item in self.e.get(field) or []:
-            kind = str(item.get("type", "")).rsplit("-", 1)[-1]
-            key = "source" if field == "sourceList" else "destination"
-            if kind in kinds and isinstance(item.get(key), str):
-                try:
-                    return (
-                        self.ids.parse_party(item[key])
-                        if "party" in kind
-                        else self.ids.parse_place(item[key])[0]
-                    )
-                except ValueError as exc:
-                    raise _EventProblemError(field, str(exc)) from exc
-        raise _EventProblemError(field, f"no {' or '.join(kinds)} entry")
-
-    def transaction(self, kinds: tuple[str, ...]) -> str | None:
-        for item in self.e.get("bizTransactionList") or []:
-            kind = str(item.get("type", "")).rsplit("-", 1)[-1]
-            if kind in kinds and isinstance(item.get("bizTransaction"), str):
-                return self.ids.parse_tail(item["bizTransaction"], "bt")
-        return None
-
-
-def _production(r: _Reader) -> Iterator[Envelope]:
+def _production(r: EventReader) -> Iterator[Envelope]:
     outputs = r.lots("outputQuantityList", quantities=False)
     if not outputs:
-        raise _EventProblemError(
-            "outputQuantityList", "no output lot: the produced batch is needed"
-        )
+        raise EventProblemError("outputQuantityList", "no output lot: the produced batch is needed")
     out_lot, produced = outputs[0]
     batch, product = out_lot.lot, r.ext("productCode") or out_lot.item or ""
     line = r.ext("line") or _line(r)
@@ -277,7 +150,7 @@ def _production(r: _Reader) -> Iterator[Envelope]:
         )
     started = r.ext("startedAt")
     if started:
-        at, _ = _millis(started, f"{PREFIX}:startedAt")
+        at, _ = parse_time(started, f"{PREFIX}:startedAt")
         yield r.envelope("BATCH_STARTED", "MES", f"EPCIS:BS:{batch}", batch, crew, at=at)
     if produced is not None and not r.ext("inProgress"):
         units = [_unit(r, u, i) for i, u in enumerate(r.e.get("outputEPCList") or [])]
@@ -292,7 +165,7 @@ def _production(r: _Reader) -> Iterator[Envelope]:
     yield from _readings(r, batch)
 
 
-def _line(r: _Reader) -> str:
+def _line(r: EventReader) -> str:
     point = (r.e.get("readPoint") or {}).get("id")
     if isinstance(point, str):
         try:
@@ -302,18 +175,18 @@ def _line(r: _Reader) -> str:
     return ""
 
 
-def _first_unit(r: _Reader) -> str:
+def _first_unit(r: EventReader) -> str:
     return next(iter(r.units.values()), "EA")
 
 
-def _unit(r: _Reader, uri: Any, i: int) -> str:
+def _unit(r: EventReader, uri: Any, i: int) -> str:
     try:
         return r.ids.parse_unit(str(uri))
     except ValueError as exc:
-        raise _EventProblemError(f"outputEPCList[{i}]", str(exc)) from exc
+        raise EventProblemError(f"outputEPCList[{i}]", str(exc)) from exc
 
 
-def _consumptions(r: _Reader, batch: str) -> Iterator[Envelope]:
+def _consumptions(r: EventReader, batch: str) -> Iterator[Envelope]:
     ids = r.ext("consumptionIDs") or []
     for i, (lot, qty) in enumerate(r.lots("inputQuantityList", quantities=True)):
         consumption = ids[i] if i < len(ids) else f"{r.epcis_id}#input{i}"
@@ -327,19 +200,19 @@ def _consumptions(r: _Reader, batch: str) -> Iterator[Envelope]:
         yield r.envelope("MATERIAL_CONSUMED", "MES", ref, batch, payload)
 
 
-def _readings(r: _Reader, batch: str) -> Iterator[Envelope]:
+def _readings(r: EventReader, batch: str) -> Iterator[Envelope]:
     for i, element in enumerate(r.e.get("sensorElementList") or []):
         meta = element.get("sensorMetadata") or {}
         for j, report in enumerate(element.get("sensorReport") or []):
             where = f"sensorElementList[{i}].sensorReport[{j}]"
             value = report.get("value")
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _EventProblemError(f"{where}.value", "a numeric reading is needed")
+                raise EventProblemError(f"{where}.value", "a numeric reading is needed")
             device = report.get("deviceID") or meta.get("deviceID") or ""
             equipment = r.ids.parse_tail(device, "equipment") if device else ""
             name = report.get(f"{PREFIX}:parameter") or str(report.get("type", "")).split(":")[-1]
             when = report.get("time") or meta.get("time")
-            at = _millis(when, f"{where}.time")[0] if when else r.at
+            at = parse_time(when, f"{where}.time")[0] if when else r.at
             payload = {
                 "equipment_id": equipment,
                 "parameter": name,
@@ -348,11 +221,11 @@ def _readings(r: _Reader, batch: str) -> Iterator[Envelope]:
                 "lower_limit": report.get(f"{PREFIX}:lowerLimit"),
                 "upper_limit": report.get(f"{PREFIX}:upperLimit"),
             }
-            ref = f"EPCIS:PP:{batch}:{equipment}:{name}:{_iso(at)}"
+            ref = f"EPCIS:PP:{batch}:{equipment}:{name}:{iso(at)}"
             yield r.envelope("PROCESS_PARAMETER_RECORDED", "MES", ref, batch, payload, at=at)
 
 
-def _receiving(r: _Reader) -> Iterator[Envelope]:
+def _receiving(r: EventReader) -> Iterator[Envelope]:
     supplier = r.party("sourceList")
     for i, (lot, qty) in enumerate(r.lots("quantityList", quantities=True)):
         payload = {
@@ -365,12 +238,12 @@ def _receiving(r: _Reader) -> Iterator[Envelope]:
         yield r.envelope("MATERIAL_RECEIPT_POSTED", "ERP", f"EPCIS:MR:{lot.lot}", lot.lot, payload)
 
 
-def _shipping(r: _Reader) -> Iterator[Envelope]:
+def _shipping(r: EventReader) -> Iterator[Envelope]:
     delivery = r.transaction(("desadv", "bol", "inv", "po")) or r.epcis_id
     customer = r.party("destinationList")
     try:
         ship_to = r.party("destinationList", ("location",))
-    except _EventProblemError:
+    except EventProblemError:
         ship_to = customer
     for lot, qty in r.lots("quantityList", quantities=True):
         payload = {
@@ -384,7 +257,7 @@ def _shipping(r: _Reader) -> Iterator[Envelope]:
         yield r.envelope("SHIPMENT_DISPATCHED", "ERP", ref, lot.lot, payload)
 
 
-def _inspecting(r: _Reader) -> Iterator[Envelope]:
+def _inspecting(r: EventReader) -> Iterator[Envelope]:
     disposition = str(r.e.get("disposition", "")).rsplit("-", 1)[-1]
     verdict = r.ext("verdict") or {"conformant": "PASS", "non_conformant": "FAIL"}.get(
         disposition, "UNKNOWN"
@@ -407,7 +280,7 @@ def _inspecting(r: _Reader) -> Iterator[Envelope]:
         yield r.envelope("INSPECTION_RECORDED", "QMS", ref, lot.lot, payload)
 
 
-def _holding(r: _Reader) -> Iterator[Envelope]:
+def _holding(r: EventReader) -> Iterator[Envelope]:
     disposition = str(r.e.get("disposition", "")).rsplit("-", 1)[-1]
     state = r.ext("holdState") or (
         "released" if disposition in _RELEASED_BY_DISPOSITION else "placed"
@@ -426,7 +299,7 @@ def _holding(r: _Reader) -> Iterator[Envelope]:
         yield r.envelope(kind, "QMS", f"EPCIS:HOLD:{hold}:{state}:{lot.lot}", lot.lot, payload)
 
 
-_OBJECT_STEPS: dict[str, Callable[[_Reader], Iterator[Envelope]]] = {
+_OBJECT_STEPS: dict[str, Callable[[EventReader], Iterator[Envelope]]] = {
     "receiving": _receiving,
     "shipping": _shipping,
     "inspecting": _inspecting,

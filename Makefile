@@ -1,13 +1,13 @@
 # tracesync — `make demo` runs the main job on embedded defaults, `make test` runs every test.
 # Both set up everything they need on a fresh machine: the virtualenv, the Kafka and registry
-# jars (from Maven Central) and PostgreSQL (from Debian's packages).
+# jars (from Maven Central), PostgreSQL and the PDF libraries and tools (from Debian's packages).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv deps jars postgres asyncapi-specs java-example lint typecheck test test-unit demo bench clean
+.PHONY: help venv deps jars postgres system asyncapi-specs java-example lint typecheck test test-unit demo bench clean
 
 help:
 	@echo "make demo   - set up and run the whole pipeline on embedded defaults"
@@ -46,7 +46,10 @@ $(JAVA_EXAMPLE_JAR): $(JAVA_EXAMPLE)/pom.xml $(shell find $(JAVA_EXAMPLE)/src -t
 
 java-example: $(JAVA_EXAMPLE_JAR)
 
-deps: venv jars postgres asyncapi-specs java-example
+system:
+	bash deploy/system/setup.sh
+
+deps: venv jars postgres system asyncapi-specs java-example
 
 lint: venv
 	$(BIN)/ruff check .
@@ -61,7 +64,7 @@ test-unit: venv
 test: deps lint typecheck
 	$(BIN)/pytest -q --durations=15
 
-demo: venv jars
+demo: venv jars system
 	$(BIN)/tracesync demo
 
 bench: venv jars

@@ -85,7 +85,7 @@ class ProducerSettings(BaseModel):
 
 
 def _dev_api_keys() -> dict[str, SecretStr]:
-    systems = ("MES", "ERP", "WMS", "QMS")
+    systems = ("MES", "ERP", "WMS", "QMS", "EPCIS")  # EPCIS: capture for every system
     return {system: SecretStr(f"dev-{system.lower()}-key") for system in systems}
 
 
@@ -144,6 +144,16 @@ class WorkerSettings(BaseModel):
     )
 
 
+class ExportSettings(BaseModel):
+    """Compliance exports: GS1 master data for Digital Link and EPCIS identifiers."""
+
+    gs1_master_data: Path | None = Field(
+        default=None, description="TOML file with [gtins] (product -> GTIN) and [glns] tables"
+    )
+    gtins: dict[str, str] = Field(default_factory=dict, description="product code -> GTIN")
+    glns: dict[str, str] = Field(default_factory=dict, description="plant/party id -> GLN")
+
+
 class Settings(BaseSettings):
     """All of tracesync's settings."""
 
@@ -164,6 +174,7 @@ class Settings(BaseSettings):
     ingest_db: IngestDbSettings = IngestDbSettings()
     ingest_files: IngestFilesSettings = IngestFilesSettings()
     worker: WorkerSettings = WorkerSettings()
+    exports: ExportSettings = ExportSettings()
 
     @property
     def store_url(self) -> str:

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from producers.rest.auth import ApiKeys
+from producers.rest.epcis_capture import epcis_router
 from producers.rest.events import RestIngest
 from producers.rest.problems import install_error_handlers
 from producers.rest.routes import batch_router, ops_router, single_event_router
+from sinks.exports.identifiers import Identifiers, master_data
 from tracesync.settings import Settings
 
 
@@ -47,4 +49,6 @@ def create_app(
     app.include_router(ops_router())
     app.include_router(single_event_router(ingest, keys, limits))
     app.include_router(batch_router(ingest, keys, limits))
+    ids = Identifiers(master_data(settings.exports))
+    app.include_router(epcis_router(ingest, keys, limits, ids, settings.plant))
     return app

@@ -7,10 +7,12 @@ import click
 from tracesync.commands.bench import bench
 from tracesync.commands.demo import demo
 from tracesync.commands.dlq import dlq
+from tracesync.commands.export import export
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
 from tracesync.commands.registry import registry
 from tracesync.commands.replay import replay
+from tracesync.commands.report import report
 from tracesync.commands.schemas import schemas
 from tracesync.commands.simulate import simulate
 from tracesync.commands.sink import sink
@@ -32,6 +34,8 @@ COMMANDS.append(sink)
 COMMANDS.append(store)
 COMMANDS.append(trace_command)
 COMMANDS.append(recall_command)
+COMMANDS.append(export)
+COMMANDS.append(report)
 COMMANDS.append(dlq)
 COMMANDS.append(replay)
 COMMANDS.append(verify)

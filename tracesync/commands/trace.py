@@ -32,9 +32,16 @@ def _emit(data: object, as_json: bool, text: str) -> None:
 def trace_command(
     ctx: click.Context, code: str, store_url: str | None, as_json: bool, max_depth: int
 ) -> None:
-    """Backward trace from a batch code, trace code, delivery id or complaint id."""
+    """Backward trace from a batch code, trace code (or GS1 Digital Link URI / element string),
+    delivery id or complaint id."""
+    from sinks.exports.identifiers import master_data
+    from sinks.exports.resolve import store_code
+
+    settings = settings_from(ctx)
     try:
-        engine = open_store(store_url or settings_from(ctx).store_url).engine
+        engine = open_store(store_url or settings.store_url).engine
+        with engine.connect() as conn:
+            code = store_code(conn, code, master_data(settings.exports))
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     report = trace(engine, code, max_depth)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.assess import assess
 from tracesync.commands.bench import bench
 from tracesync.commands.demo import demo
 from tracesync.commands.dlq import dlq
@@ -33,3 +34,4 @@ COMMANDS.append(recall_command)
 COMMANDS.append(dlq)
 COMMANDS.append(bench)
 COMMANDS.append(demo)
+COMMANDS.append(assess)

@@ -92,7 +92,8 @@ def _header(a: Assessment, system: SystemBase, choice: EdgeChoice, command: str)
     )
 
 
-def _mappings(a: Assessment) -> list[tuple[ConfigFile, Skeleton]]:
+def mapping_skeletons(a: Assessment) -> list[tuple[ConfigFile, Skeleton]]:
+    """The mapping files of the DB and file edges, each with the skeleton (its columns)."""
     out = []
     for system_id, choice in a.choices.items():
         option = choice.option
@@ -179,7 +180,7 @@ def _env(
 def plan_config(a: Assessment, token: Callable[[], str] | None = None) -> list[ConfigFile]:
     """Every file of the starting configuration (pure but for ``token``)."""
     make_token = token or (lambda: secrets.token_urlsafe(32))
-    mappings = _mappings(a)
+    mappings = mapping_skeletons(a)
     files = [config for config, _ in mappings]
     files += _outboxes(a, mappings)
     env = _env(a, mappings, make_token)

@@ -115,6 +115,26 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+IDENT_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+Targets = Annotated[
+    tuple[Ident, ...],
+    BeforeValidator(_one_or_many),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": IDENT_PATTERN},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": IDENT_PATTERN},
+                    "minItems": 1,
+                },
+            ],
+            "description": "id of the receiving system, or a list of them",
+        }
+    ),
+]
+
+
 class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -203,7 +223,7 @@ class Flow(_Table):
 
     id: Ident
     source: Ident = Field(alias="from")
-    to: Annotated[tuple[Ident, ...], BeforeValidator(_one_or_many)] = Field(min_length=1)
+    to: Targets = Field(min_length=1)
     scenario: Scenario
     latency: Duration | None = Field(
         default=None, description="the delay the business accepts; default: the scenario's"

@@ -123,7 +123,14 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         },
         "costs": jsonable(a.costs),
         "comparison": jsonable(a.comparison),
-        "edges": jsonable(a.choices),
+        "edges": {
+            system_id: {
+                **jsonable(choice),
+                "command": choice.option.command if choice.option else None,
+                "meets_strictest": choice.meets_strictest,
+            }
+            for system_id, choice in a.choices.items()
+        },
         "flows": [{**jsonable(p), "meets": p.meets} for p in a.plans],
         "verdict": a.verdict(),
         "timings": jsonable(a.timings),

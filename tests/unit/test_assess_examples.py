@@ -46,7 +46,9 @@ def test_food_plant_edges(food: Assessment) -> None:
 def test_food_plant_counts_today_and_ahead(food: Assessment) -> None:
     assert (food.timeline.today, food.timeline.future, food.crossover) == (3, 4, 5)
     assert "N·(N−1)/2 = 3·2/2 = 3 interfaces" in food.steps[0].findings[0].text
-    assert "point-to-point 3 → 6 interfaces, hub 3 → 4" in food.steps[3].findings[0].text
+    assert food.timeline.pairs == 3  # the flows connect every pair already
+    assert "point-to-point 3 → 6 interfaces" in food.steps[3].findings[0].text
+    assert "hub 3 → 4 connections" in food.steps[3].findings[0].text
 
 
 def test_food_plant_flags_the_seconds_flows_the_legacy_wms_cannot_carry(food: Assessment) -> None:
@@ -104,9 +106,12 @@ def test_pharma_edges(pharma: Assessment) -> None:
 def test_pharma_counts_with_the_new_plants(pharma: Assessment) -> None:
     assert pharma.timeline.by_year == (6, 8, 8, 10, 10)
     assert [p.code for p in pharma.inventory.growth.plants] == ["PH-SINGAPORE", "PH-MONTREAL"]
-    assert "point-to-point 15 → 45 interfaces, hub 6 → 10 connections" in (
-        pharma.steps[3].findings[0].text
-    )
+    growth = pharma.steps[3].findings[0].text
+    # 8 pairs in use today; the 4 newcomers add 6 + 7 (year 2) and 8 + 9 (year 4) interfaces
+    assert pharma.timeline.pairs == 8
+    assert "point-to-point 8 → 38 interfaces" in growth
+    assert "all pairs: 45), hub 6 → 10 connections" in growth
+    assert "N·(N−1)/2 = 6·5/2 = 15 interfaces; the flows name 8" in pharma.steps[0].findings[0].text
     assert pharma.steps[3].findings[1].level == "warning"  # past the crossover
 
 

@@ -58,8 +58,10 @@ def test_json_carries_steps_scores_edges_and_flows(food: Assessment) -> None:
     assert data["interfaces"] == {
         "systems_today": 3,
         "systems_by_year": [3, 4, 4, 4, 4],
+        "p2p_all_pairs_today": 3,
         "p2p_interfaces_today": 3,
         "p2p_interfaces_future": 6,
+        "p2p_all_pairs_future": 6,
         "hub_connections_future": 4,
         "crossover_systems": 5,
     }

@@ -7,7 +7,7 @@ import pytest
 from tests.unit.assess_factory import database, files, flow, inventory, rest, system
 from tracesync.assess.assessment import assess
 from tracesync.assess.compare import flows_in_time, ruled_out
-from tracesync.assess.costs import Timeline, cost, crossover, mesh, timeline
+from tracesync.assess.costs import Timeline, cost, crossover, links, mesh, timeline
 from tracesync.assess.edges import EdgeTimings, choose_edge, edge_options
 from tracesync.assess.latency import grade, mismatch, need_of
 from tracesync.assess.model import Assumptions, Flow, System, Team
@@ -185,6 +185,16 @@ def test_costs_add_builds_in_their_year_and_upkeep_per_year() -> None:
     assert hub.initial_days == 30 + 3 * 3
     assert hub.total_days == 39 + 1 * 3 + 3 * 15 + (3 + 4 + 4) * 1
     assert "(3+6+6) interface-years × 2 d" in p2p.total_working
+
+
+def test_point_to_point_starts_from_the_pairs_in_use_and_connects_each_newcomer_to_all() -> None:
+    line = Timeline(3, (3, 4), (), pairs=2)  # of 3 possible pairs, the flows use 2
+    assert links("p2p", 3, line) == 2
+    assert links("p2p", 4, line) == 2 + 3  # the 4th system gets one to each of the 3
+    assert links("hub", 4, line) == 4
+    p2p = cost("p2p", line, Assumptions())
+    assert p2p.initial_days == 2 * 6
+    assert p2p.total_days == 12 + 3 * 6 + (2 + 5) * 2
 
 
 @pytest.mark.parametrize("years", range(1, 11))

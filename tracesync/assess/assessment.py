@@ -101,9 +101,8 @@ def assess(inventory: Inventory, timings: EdgeTimings | None = None) -> Assessme
     line = timeline(inventory)
     cross = crossover(line.years, inventory.assumptions)
     all_costs = costs(line, inventory.assumptions)
-    pairs = {frozenset((f.source, target)) for f in inventory.flows for target in f.to}
     steps = (
-        step_inventory(inventory, every, len(pairs)),
+        step_inventory(inventory, every, line.pairs),
         step_latency(inventory, plans),
         step_resources(inventory, all_costs, choices),
         step_growth(inventory, line, cross),

@@ -167,8 +167,8 @@ def extensibility_scores(line: Timeline) -> list[Score]:
     future = line.future
     scores = []
     for a in APPROACHES:
-        added = links(a, future + 1) - links(a, future)
-        kept = links(a, future)
+        added = links(a, future + 1, line) - links(a, future, line)
+        kept = links(a, future, line)
         grow = 5 / added
         keep = min(5.0, 5 * future / kept) if kept else 5.0
         value = _round((grow + keep) / 2 - MONITORING_PENALTY[a])

@@ -1,8 +1,9 @@
 """Interface counts and the effort model of the three approaches (steps 1, 3 and 4).
 
-Point-to-point needs an interface per pair of systems, N·(N−1)/2 (the problem statement's
-formula); timed file exchange needs a job per pair as well; a hub needs one connection per
-system. Effort is counted in person-days with the inventory's ``[assumptions]``: building each
+Point-to-point needs an interface per pair of systems that exchange data: today the pairs the
+flows name, and each new system adds one to every system already there, the growth of the problem
+statement's N·(N−1)/2; timed file exchange needs a job per pair as well; a hub needs one connection
+per system. Effort is counted in person-days with the inventory's ``[assumptions]``: building each
 link, keeping it each year, and for the hub a setup and a yearly base. Over the horizon the count
 of systems follows the growth plan (new plants' systems and new systems arrive in their year;
 a replacement does not add one). With the default assumptions the total cost of point-to-point
@@ -31,9 +32,14 @@ def mesh(n: int) -> int:
     return n * (n - 1) // 2
 
 
-def links(approach: Approach, n: int) -> int:
-    """Connections to build and keep with N systems."""
-    return n if approach == "hub" else mesh(n)
+def links(approach: Approach, n: int, line: Timeline | None = None) -> int:
+    """Connections to build and keep with N systems: the hub one per system; point-to-point and
+    files today's pairs (all N·(N−1)/2 without a timeline) plus one per newcomer and system."""
+    if approach == "hub":
+        return n
+    if line is None:
+        return mesh(n)
+    return line.pairs + mesh(n) - mesh(line.today)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,12 @@ class Timeline:
     by_year: tuple[int, ...]
     arrivals: tuple[tuple[int, str], ...]
     """(year, what arrives) for each planned system or plant system."""
+    pairs: int = -1
+    """Pairs of systems the flows connect today; -1: every pair (N·(N−1)/2)."""
+
+    def __post_init__(self) -> None:
+        if self.pairs < 0:
+            object.__setattr__(self, "pairs", mesh(self.today))
 
     @property
     def future(self) -> int:
@@ -66,7 +78,12 @@ def timeline(inventory: Inventory) -> Timeline:
         today + sum(1 for year, _ in arrivals if year <= y)
         for y in range(1, growth.horizon_years + 1)
     )
-    return Timeline(today, by_year, tuple(sorted(arrivals)))
+    return Timeline(today, by_year, tuple(sorted(arrivals)), flow_pairs(inventory))
+
+
+def flow_pairs(inventory: Inventory) -> int:
+    """Distinct pairs of systems the flows connect today."""
+    return len({frozenset((f.source, target)) for f in inventory.flows for target in f.to})
 
 
 @dataclass(frozen=True)
@@ -96,15 +113,16 @@ def cost(approach: Approach, line: Timeline, a: Assumptions) -> Cost:
     """Initial and horizon effort of one approach along the timeline."""
     setup, build, upkeep, base = _rates(approach, a)
     unit = _UNIT[approach]
-    first = links(approach, line.today)
+    first = links(approach, line.today, line)
     initial = setup + first * build
     if approach == "hub":
         initial_working = f"{n(setup)} d setup + {first} systems × {n(build)} d = {n(initial)} d"
     else:
         initial_working = (
-            f"{line.today}·{line.today - 1}/2 = {first} {unit}s × {n(build)} d = {n(initial)} d"
+            f"{first} {unit}s for the pairs the flows connect (of N·(N−1)/2 = "
+            f"{mesh(line.today)}) × {n(build)} d = {n(initial)} d"
         )
-    counts = [links(approach, c) for c in line.by_year]
+    counts = [links(approach, c, line) for c in line.by_year]
     terms = [f"{n(initial)} d"]
     total = initial
     previous = first

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from tracesync.assess.assessment import Assessment
 from tracesync.assess.compare import DIMENSION_NAMES, DIMENSIONS
-from tracesync.assess.costs import APPROACH_NAMES, APPROACHES, mesh, money, n
+from tracesync.assess.costs import APPROACH_NAMES, APPROACHES, links, mesh, money, n
 from tracesync.assess.edges import EDGE_NAMES
 from tracesync.assess.flows import FlowPlan
 from tracesync.assess.latency import describe
@@ -48,8 +48,9 @@ def comparison_lines(a: Assessment) -> list[str]:
     line = a.timeline
     c = a.comparison
     head = (
-        f"Four dimensions (N = {line.today} today: {mesh(line.today)} point-to-point interfaces; "
-        f"N = {line.future} in {line.years} years: {mesh(line.future)}; crossover at "
+        f"Four dimensions (N = {line.today} today: N·(N−1)/2 = {mesh(line.today)} possible "
+        f"point-to-point interfaces, {line.pairs} in use; N = {line.future} in {line.years} years: "
+        f"{links('p2p', line.future, line)} (all pairs {mesh(line.future)}); crossover at "
         f"{a.crossover if a.crossover is not None else 'none'} systems)"
     )
     width = 44
@@ -116,8 +117,10 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
         "interfaces": {
             "systems_today": a.timeline.today,
             "systems_by_year": list(a.timeline.by_year),
-            "p2p_interfaces_today": mesh(a.timeline.today),
-            "p2p_interfaces_future": mesh(a.timeline.future),
+            "p2p_all_pairs_today": mesh(a.timeline.today),
+            "p2p_interfaces_today": a.timeline.pairs,
+            "p2p_interfaces_future": links("p2p", a.timeline.future, a.timeline),
+            "p2p_all_pairs_future": mesh(a.timeline.future),
             "hub_connections_future": a.timeline.future,
             "crossover_systems": a.crossover,
         },

@@ -17,7 +17,7 @@ from xlsxwriter.exceptions import XlsxWriterException
 
 from tracesync.assess.assessment import Assessment
 from tracesync.assess.compare import DIMENSION_NAMES, DIMENSIONS
-from tracesync.assess.costs import APPROACH_NAMES, APPROACHES, mesh
+from tracesync.assess.costs import APPROACH_NAMES, APPROACHES, links, mesh
 from tracesync.assess.edges import EDGE_NAMES
 from tracesync.assess.latency import describe
 from tracesync.assess.steps import interfaces_text
@@ -35,8 +35,10 @@ def summary_rows(a: Assessment) -> list[list[Any]]:
         ["Plants today", ", ".join(org.plants)],
         ["Systems today (N)", line.today],
         [f"Systems in {line.years} years", line.future],
-        ["Point-to-point interfaces today, N·(N−1)/2", mesh(line.today)],
-        [f"Point-to-point interfaces in {line.years} years", mesh(line.future)],
+        ["Point-to-point: all pairs today, N·(N−1)/2", mesh(line.today)],
+        ["Point-to-point interfaces the flows need today", line.pairs],
+        [f"Point-to-point interfaces in {line.years} years", links("p2p", line.future, line)],
+        [f"Point-to-point: all pairs in {line.years} years", mesh(line.future)],
         ["Crossover (systems)", a.crossover if a.crossover is not None else "none"],
         ["Best approach", APPROACH_NAMES[a.comparison.best]],
     ]

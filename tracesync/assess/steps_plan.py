@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tracesync.assess.costs import APPROACH_NAMES, Approach, Cost, Timeline, mesh, money, n
+from tracesync.assess.costs import (
+    APPROACH_NAMES,
+    Approach,
+    Cost,
+    Timeline,
+    links,
+    mesh,
+    money,
+    n,
+)
 from tracesync.assess.edges import EdgeChoice
 from tracesync.assess.flows import FlowPlan
 from tracesync.assess.model import Inventory
@@ -139,14 +148,19 @@ def _skills_for_edges(inventory: Inventory, choices: Mapping[str, EdgeChoice]) -
 
 def step_growth(inventory: Inventory, line: Timeline, cross: int | None) -> Step:
     growth = inventory.growth
-    arrivals = "; ".join(f"year {y}: {what}" for y, what in line.arrivals) or "none planned"
+    by_year: dict[int, list[str]] = {}
+    for year, what in line.arrivals:
+        by_year.setdefault(year, []).append(what)
+    arrivals = "; ".join(f"year {y}: {', '.join(w)}" for y, w in by_year.items()) or "none planned"
+    p2p_now, p2p_then = links("p2p", line.today, line), links("p2p", line.future, line)
     found = [
         Finding(
             "4.1",
             "info",
-            f"N = {line.today} today → {line.future} in {line.years} years "
-            f"({arrivals}); point-to-point {mesh(line.today)} → {mesh(line.future)} "
-            f"interfaces, hub {line.today} → {line.future} connections",
+            f"N = {line.today} today → {line.future} in {line.years} years ({arrivals}); "
+            f"point-to-point {p2p_now} → {p2p_then} interfaces (each newcomer needs one to every "
+            f"system there; all pairs: {mesh(line.future)}), hub {line.today} → {line.future} "
+            "connections",
         ),
     ]
     found.append(_crossover_finding(line, cross))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 @click.option(
     "--emit-config",
     "emit_dir",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write mappings, API keys and routes for the recommended edges into DIR.",
 )

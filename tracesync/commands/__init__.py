@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.assess import assess
 from tracesync.commands.bench import bench
 from tracesync.commands.demo import demo
 from tracesync.commands.dlq import dlq
@@ -41,3 +42,4 @@ COMMANDS.append(replay)
 COMMANDS.append(verify)
 COMMANDS.append(bench)
 COMMANDS.append(demo)
+COMMANDS.append(assess)

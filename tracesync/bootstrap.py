@@ -15,7 +15,8 @@ from confluent_kafka.admin import AdminClient
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.registry_client import Compatibility, RegistryError, SchemaRegistry
 from tracesync.contracts.schemas import current
-from tracesync.contracts.serde import ConfluentFormat, EnvelopeSerde, SingleObjectFormat
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.contracts.wire_formats import ConfluentFormat, SingleObjectFormat
 from tracesync.kafka_clients import admin_client
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, apply

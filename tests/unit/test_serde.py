@@ -12,13 +12,8 @@ import pytest
 
 from tests.unit.test_serde_samples import PAYLOADS, envelope
 from tracesync.contracts.schemas import ENVELOPE, current
-from tracesync.contracts.serde import (
-    ENVELOPE_SUBJECT,
-    EnvelopeSerde,
-    SingleObjectFormat,
-    envelope_from_json,
-    envelope_to_json,
-)
+from tracesync.contracts.serde import EnvelopeSerde, envelope_from_json, envelope_to_json
+from tracesync.contracts.wire_formats import ENVELOPE_SUBJECT, SingleObjectFormat
 from tracesync.errors import InvalidFieldsError, RecordOrigin, SerializationError, ValidationError
 
 ORIGIN = RecordOrigin("mes.events", 2, 41)

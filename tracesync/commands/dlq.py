@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
-from tracesync.settings import Settings
-from tracesync.topics import TopicCatalog
+
+if TYPE_CHECKING:
+    from tracesync.settings import Settings
 
 
 def _topic(settings: Settings, name: str) -> str:
     """A topic given as ``sinks`` (stage) or ``dlq.sinks`` (catalog name) or a full name."""
+    from tracesync.topics import TopicCatalog
+
     catalog = TopicCatalog.from_settings(settings)
     for candidate in (f"dlq.{name}", name):
         try:

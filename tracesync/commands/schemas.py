@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from tracesync.contracts import schema_compat
-from tracesync.contracts.schemas import ENVELOPE, current, released_versions
 from tracesync.errors import TracesyncError
 
 
@@ -17,6 +15,9 @@ def schemas() -> None:
 @schemas.command("check")
 def check() -> None:
     """Fail (exit 1) when the current schemas cannot read data of a released version."""
+    from tracesync.contracts import schema_compat
+    from tracesync.contracts.schemas import current, released_versions
+
     try:
         versions = released_versions()
         problems = schema_compat.check_backward(current(), versions)
@@ -33,6 +34,8 @@ def check() -> None:
 @schemas.command("release")
 def release() -> None:
     """Copy the current schemas to avro/released/v<n+1>/ (refused when they are incompatible)."""
+    from tracesync.contracts import schema_compat
+
     try:
         number = schema_compat.release()
     except TracesyncError as exc:
@@ -44,9 +47,11 @@ def release() -> None:
 
 
 @schemas.command("show")
-@click.argument("name", default=ENVELOPE)
+@click.argument("name", default="Envelope")
 def show(name: str) -> None:
     """Print the expanded canonical JSON of a type (default: Envelope) and its fingerprint."""
+    from tracesync.contracts.schemas import current
+
     try:
         schema_set = current()
         click.echo(schema_set.canonical_json(name))

@@ -69,7 +69,7 @@ def test_encode_names_every_bad_field(serde: EnvelopeSerde) -> None:
     bad["payload"]["operators"][1] = 7
     del bad["payload"]["team"]
     bad["source_system"] = "ERP"
-    bad["occurred_at"] = dt.datetime(2026, 3, 1, 8, 30)  # naive
+    bad["occurred_at"] = dt.datetime(2026, 3, 1, 8, 30)  # noqa: DTZ001 - naive on purpose
     with pytest.raises(InvalidFieldsError) as caught:
         serde.encode(bad)
     fields = {field for field, _ in caught.value.errors}

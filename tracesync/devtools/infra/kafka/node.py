@@ -142,7 +142,7 @@ class KafkaNode:
             jvm_options=[f"-Dkafka.logs.dir={self.spec.logs_dir.resolve()}"],
         )
         with self.spec.console_log.open("ab") as console:
-            self._process = subprocess.Popen(
+            self._process = subprocess.Popen(  # noqa: S603 - our java command line, no shell
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=console,

@@ -78,7 +78,8 @@ class KafkaRuntime:
         ]
         try:
             # a fixed argument list (no shell); mvn is looked up on PATH like any build tool
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            # a fixed argument list, no shell; mvn is looked up on PATH like any build tool
+            result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         except FileNotFoundError as exc:
             raise InfrastructureError("mvn (Apache Maven) is not installed") from exc
         if result.returncode != 0:
@@ -123,7 +124,7 @@ class KafkaRuntime:
         """Run a Kafka command-line class to completion; returns stdout, raises on failure."""
         command = self.java_command(main_class, args)
         try:
-            result = subprocess.run(
+            result = subprocess.run(  # noqa: S603 - our java command line, no shell
                 command, capture_output=True, text=True, timeout=timeout_s, check=False
             )
         except subprocess.TimeoutExpired as exc:

@@ -178,6 +178,25 @@ def test_cli_prints_only_the_answer(plant_store: TraceStore, store_url: str) -> 
     assert recalled.stderr == ""
 
 
+def test_cli_query_loads_no_alembic(plant_store: TraceStore, store_url: str) -> None:
+    body = (
+        "import json, sys\n"
+        "from tracesync.cli import main\n"
+        "try:\n"
+        f"    main(['trace', 'FG-B1', '--store-url', {store_url!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", body], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert [name for name in loaded if name.split(".")[0] == "alembic"] == []
+
+
 def test_cli_query_refuses_a_store_without_schema_and_creates_none(store_url: str) -> None:
     done = run_cli("trace", "FG-B1", "--store-url", store_url)
 

@@ -21,10 +21,17 @@ def test_this_process_is_alive_and_a_free_pid_is_not() -> None:
 
 def test_an_exited_child_not_yet_reaped_is_a_zombie_and_not_alive() -> None:
     marker = f"zombie-marker-{os.getpid()}"
-    reads_until_eof = "import sys; sys.stdin.read()"
-    child = subprocess.Popen([sys.executable, "-c", reads_until_eof, marker], stdin=subprocess.PIPE)
+    says_ready_then_reads_until_eof = "print('ready', flush=True); import sys; sys.stdin.read()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", says_ready_then_reads_until_eof, marker],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert child.pid in pids_running(marker)
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n", f"the child exited: {child.wait()}"
+        assert child.pid in pids_running(marker), (process_state(child.pid), child.args)
         assert is_alive(child.pid)
         assert child.stdin is not None
         child.stdin.close()  # the child exits
@@ -39,4 +46,6 @@ def test_an_exited_child_not_yet_reaped_is_a_zombie_and_not_alive() -> None:
         if child.stdin is not None and not child.stdin.closed:
             child.stdin.close()
         child.wait(timeout=30)
+        if child.stdout is not None:
+            child.stdout.close()
     assert process_state(child.pid) is None

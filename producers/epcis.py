@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from producers.epcis_reader import Envelope, EventProblemError, EventReader, iso, parse_time
-from sinks.exports.epcis import NAMESPACE, PREFIX, RELEASE_DISPOSITION
-from sinks.exports.epcis_hash import context_prefixes, event_hash
-from sinks.exports.identifiers import Identifiers
 from tracesync.errors import TracesyncError
+from tracesync.gs1.epcis_hash import context_prefixes, event_hash
+from tracesync.gs1.identifiers import Identifiers
+from tracesync.gs1.vocabulary import NAMESPACE, PREFIX, RELEASE_DISPOSITION
 
 Problem = tuple[str, str]
 _RELEASED_BY_DISPOSITION = {v: k for k, v in RELEASE_DISPOSITION.items()}

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sinks.exports.epcis import PREFIX, UNIT_CODES
-from sinks.exports.identifiers import Identifiers, LotRef
+from tracesync.gs1.identifiers import Identifiers, LotRef
+from tracesync.gs1.vocabulary import PREFIX, UNIT_CODES
 
 Envelope = dict[str, Any]
 ID_SPACE = uuid.UUID("6f1b2d4e-8c3a-5e7f-9a0b-1c2d3e4f5a6b")

@@ -15,8 +15,9 @@ from confluent_kafka import Consumer, Producer
 
 from sinks.store.database import open_store
 from sinks.store.sink import StoreSink
+from sinks.targets.config import load_routes
 from sinks.targets.routing import Source
-from sinks.targets.sink import TargetSink, load_routes, open_sink
+from sinks.targets.sink import TargetSink, open_sink
 from sinks.topics import SinkTopics
 from tracesync.bootstrap import catalog, record_serde
 from tracesync.kafka_clients import consumer_config, producer_config

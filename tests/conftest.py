@@ -2,14 +2,52 @@
 
 Infrastructure (broker, registry, PostgreSQL) is started once per session by those fixtures; when
 it cannot start, the tests that need it fail with the reason. Nothing is skipped for it.
+
+Every test gets the marker of its tier from its folder (``tests/unit`` -> ``unit``,
+``tests/integration`` -> ``integration``, ``tests/e2e`` -> ``e2e``), so ``pytest -m unit`` and
+the Makefile's tier targets select by tier; a test outside the tier folders is an error.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
-pytest_plugins = sorted(
-    f"tests.fixtures.{p.stem}"
-    for p in (Path(__file__).parent / "fixtures").glob("*.py")
-    if p.stem != "__init__"
+import authlib.deprecate
+import pytest
+
+# Authlib (under confluent-kafka's schema-registry client) installs an "always" filter for its
+# own deprecation warnings when it loads, which would override pytest's filterwarnings wherever
+# it first loads. Loading it here, while pytest reads the conftest, confines that filter to this
+# phase; the warning itself (httpx -> httpx2) is ignored by pyproject's filterwarnings, and here
+# for the fixtures that load the registry client during this phase.
+warnings.filterwarnings(
+    "ignore",
+    message="The httpx module is deprecated",
+    category=authlib.deprecate.AuthlibDeprecationWarning,
 )
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}" for p in (TESTS / "fixtures").glob("*.py") if p.stem != "__init__"
+)
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier folder a test file lives in, if any."""
+    parts = path.resolve().relative_to(TESTS).parts
+    return parts[0] if parts and parts[0] in TIERS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    outside = []
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            outside.append(item.nodeid)
+        else:
+            item.add_marker(getattr(pytest.mark, tier))
+    if outside:
+        raise pytest.UsageError(f"tests outside tests/{{{','.join(TIERS)}}}/: {outside}")

@@ -19,12 +19,8 @@ from tracesync.contracts.registry_client import (
     SchemaRegistry,
 )
 from tracesync.contracts.schemas import current
-from tracesync.contracts.serde import (
-    ConfluentFormat,
-    EnvelopeSerde,
-    SingleObjectFormat,
-    topic_subject,
-)
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.contracts.wire_formats import ConfluentFormat, SingleObjectFormat, topic_subject
 from tracesync.kafka_clients import admin_client
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, apply

@@ -80,8 +80,9 @@ class FileDropIngest(SourceAdapter):
 
     def mapping_for(self, name: str) -> SourceMapping | None:
         for mapping in self.mappings:
-            assert mapping.file is not None
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in mapping.file.patterns):
+            if mapping.file is not None and any(
+                fnmatch.fnmatchcase(name, pattern) for pattern in mapping.file.patterns
+            ):
                 return mapping
         return None
 

@@ -60,7 +60,8 @@ class RowConverter:
 
     def __post_init__(self) -> None:
         node = compile_schema(current().expanded(ENVELOPE))
-        assert isinstance(node, RecordNode)
+        if not isinstance(node, RecordNode):  # the Envelope is a record by its .avsc
+            raise TypeError(f"{ENVELOPE} compiled to {type(node).__name__}, not a record")
         self._envelope_node = node
         union = node.fields["payload"][0]
         branches = {b.name: b for b in getattr(union, "branches", ()) if isinstance(b, RecordNode)}

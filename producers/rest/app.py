@@ -12,7 +12,7 @@ from producers.rest.epcis_capture import epcis_router
 from producers.rest.events import RestIngest
 from producers.rest.problems import install_error_handlers
 from producers.rest.routes import batch_router, ops_router, single_event_router
-from sinks.exports.identifiers import Identifiers, master_data
+from tracesync.gs1.identifiers import Identifiers, master_data
 from tracesync.settings import Settings
 
 

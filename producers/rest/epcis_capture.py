@@ -23,7 +23,7 @@ from producers.rest.bodies import ERRORS, AcceptedEvent, FieldProblem
 from producers.rest.events import Prepared, Rejected, RestIngest
 from producers.rest.limits import batch_status, parse_json, read_limited_body
 from producers.rest.problems import RequestRefusedError
-from sinks.exports.identifiers import Identifiers
+from tracesync.gs1.identifiers import Identifiers
 from tracesync.settings import IngestSettings
 
 CAPTURE_ALL = "EPCIS"

@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 
 from sinks.exports.epcis_export import write_epcis
 from sinks.exports.fsma204 import write_fsma204
-from sinks.exports.identifiers import Identifiers, MasterData
 from sinks.exports.report import write_report
 from sinks.exports.store_reads import Window
+from tracesync.gs1.identifiers import Identifiers, MasterData
 
 
 def write_demo_exports(

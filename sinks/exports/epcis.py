@@ -8,7 +8,7 @@ per QMS inspection (disposition conformant / non_conformant), an ObjectEvent ``h
 hold (placed or released with its disposition) and an ObjectEvent ``shipping`` per delivery line
 (destination = customer and ship-to). What EPCIS has no field for travels as ``tracesync:``
 extensions, so :mod:`producers.epcis` can capture the document back into the same facts. Every
-event's ``eventID`` is its EPCIS event hash (:mod:`sinks.exports.epcis_hash`).
+event's ``eventID`` is its EPCIS event hash (:mod:`tracesync.gs1.epcis_hash`).
 """
 
 from __future__ import annotations
@@ -21,34 +21,19 @@ from typing import IO, Any
 
 import orjson
 
-from sinks.exports.epcis_hash import event_hash, utc_millis
-from sinks.exports.identifiers import Identifiers
 from sinks.exports.store_reads import StoredChain, Window
-
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-NAMESPACE = "https://ns.tracesync.dev/epcis/"
-PREFIX = "tracesync"
-CONTEXT: list[Any] = [EPCIS_CONTEXT, {PREFIX: NAMESPACE}]
-UTC_OFFSET = "+00:00"
-
-# UN/CEFACT Recommendation 20 codes (EPCIS uom) for the units source systems use
-UNIT_CODES = {"KG": "KGM", "G": "GRM", "T": "TNE", "L": "LTR", "ML": "MLT", "M": "MTR"}
-UNIT_CODES |= {"PC": "H87", "PCS": "H87", "EA": "EA", "LB": "LBR", "UNIT": "H87"}
-VERDICT_DISPOSITION = {"PASS": "conformant", "FAIL": "non_conformant"}
-VERDICT_DISPOSITION["CONDITIONAL"] = "conformant"
-RELEASE_DISPOSITION = {"RELEASE": "sellable_accessible", "REWORK": "non_sellable_other"}
-RELEASE_DISPOSITION["SCRAP"] = "disposed"
-MEASUREMENT_TYPES = {
-    "temperature": "Temperature",
-    "pressure": "Pressure",
-    "speed": "Speed",
-    "humidity": "RelativeHumidity",
-    "ambient_humidity": "RelativeHumidity",
-    "fill_weight": "Mass",
-    "weight": "Mass",
-    "mass": "Mass",
-    "line_speed": "Speed",
-}
+from tracesync.gs1.epcis_hash import event_hash, utc_millis
+from tracesync.gs1.identifiers import Identifiers
+from tracesync.gs1.vocabulary import (
+    CONTEXT,
+    MEASUREMENT_TYPES,
+    NAMESPACE,
+    PREFIX,
+    RELEASE_DISPOSITION,
+    UNIT_CODES,
+    UTC_OFFSET,
+    VERDICT_DISPOSITION,
+)
 
 
 def ext(name: str) -> str:

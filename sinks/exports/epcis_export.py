@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Engine
 
 from sinks.exports.epcis import EpcisBuilder, write_document
 from sinks.exports.epcis_schema import load_validator, problems
-from sinks.exports.identifiers import Identifiers
 from sinks.exports.resolve import UnknownCodeError, store_code
 from sinks.exports.store_reads import Window, genealogy_codes, stored_chains, window_codes
+from tracesync.gs1.identifiers import Identifiers
 
 
 def export_codes(

@@ -18,11 +18,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Connection, Engine
 
-from sinks.exports.identifiers import MasterData
 from sinks.exports.report_graph import genealogy_svg
 from sinks.exports.resolve import UnknownCodeError, store_code
 from sinks.exports.store_reads import stored_chains
 from sinks.store.queries import DEFAULT_MAX_DEPTH, Link, recall, resolve, trace
+from tracesync.gs1.identifiers import MasterData
 
 FORMATS = ("html", "pdf")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from sinks.exports.digital_link import Gs1Code, looks_like_gs1, parse_gs1
-from sinks.exports.identifiers import MasterData
 from sinks.store import schema as s
 from tracesync.errors import TracesyncError
+from tracesync.gs1.digital_link import Gs1Code, looks_like_gs1, parse_gs1
+from tracesync.gs1.identifiers import MasterData
 
 
 class UnknownCodeError(TracesyncError):

@@ -50,7 +50,8 @@ PARTITIONS = 6
 MAPPINGS = Path(__file__).resolve().parents[2] / "deploy" / "mappings"
 MES_MAPPING = MAPPINGS / "mes_batches.db.toml"
 ERP_MAPPING = MAPPINGS / "erp_receipts.db.toml"
-T0 = dt.datetime(2025, 3, 1, 6, 0)
+# naive on purpose: source tables keep wall-clock times; the mappings name their zone (UTC)
+T0 = dt.datetime(2025, 3, 1, 6, 0)  # noqa: DTZ001
 
 
 def mes_table(metadata: MetaData) -> Table:

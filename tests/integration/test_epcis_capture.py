@@ -13,13 +13,13 @@ import pytest
 
 from producers.epcis import Mapped, map_document
 from sinks.exports.epcis import EpcisBuilder, build_document
-from sinks.exports.identifiers import Identifiers
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_rest_ingest import PARTITIONS, IngestServer, stored_events
 from tests.slot import port
 from tests.unit.epcis_plant import chains_from_envelopes, facts, stored_plant
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.infra.kafka import ensure_topic
+from tracesync.gs1.identifiers import Identifiers
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
 pytestmark = pytest.mark.integration

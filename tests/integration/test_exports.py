@@ -21,11 +21,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, func, select
 
-from sinks.exports.digital_link import Gs1SyntaxError
 from sinks.exports.epcis_export import write_epcis
 from sinks.exports.epcis_schema import load_validator, problems
 from sinks.exports.fsma204 import CTE_HEADER, GENEALOGY_HEADER, write_fsma204
-from sinks.exports.identifiers import Identifiers, MasterData
 from sinks.exports.report import write_report
 from sinks.exports.resolve import UnknownCodeError, store_code
 from sinks.exports.store_reads import Window
@@ -33,6 +31,8 @@ from sinks.store import schema as s
 from sinks.store.database import open_store
 from sinks.store.rows import chain_rows
 from tracesync.devtools.synthetic import synthetic_records
+from tracesync.gs1.digital_link import Gs1SyntaxError
+from tracesync.gs1.identifiers import Identifiers, MasterData
 
 pytestmark = pytest.mark.integration
 

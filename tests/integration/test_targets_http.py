@@ -22,7 +22,8 @@ import pytest
 import sqlalchemy as sa
 from confluent_kafka import Consumer, TopicPartition
 
-from sinks.targets.sink import RoutesConfig, SinkTopics, parse_routes
+from sinks.targets.config import RoutesConfig, parse_routes
+from sinks.topics import SinkTopics
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
 from tests.unit.targets_factory import life_of

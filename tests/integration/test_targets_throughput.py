@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from sinks.targets.sink import SinkTopics, parse_routes
+from sinks.targets.config import parse_routes
+from sinks.topics import SinkTopics
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.targets import RunningSink, TargetServer, wait_until
 from tests.unit.targets_factory import life_of

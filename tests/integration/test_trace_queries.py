@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect
 
-from sinks.store.database import TraceStore, open_store
+from sinks.store.database import TraceStore, create_store_engine, open_store
 from sinks.store.queries import recall, trace
 from sinks.store.rows import chain_rows
 from tests.unit.store_plant import chain, plant
@@ -150,3 +154,67 @@ def test_cli_trace_and_recall_text_and_json(plant_store: TraceStore, store_url: 
     assert data["customers"] == ["CUST-A", "CUST-B"]
     missing = runner.invoke(main, ["trace", "NOPE", "--store-url", store_url])
     assert missing.exit_code != 0
+
+
+CLI = Path(sys.executable).with_name("tracesync")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed CLI in its own process, so its real stderr is seen."""
+    return subprocess.run(
+        [str(CLI), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_cli_prints_only_the_answer(plant_store: TraceStore, store_url: str) -> None:
+    traced = run_cli("trace", "CMP-1", "--store-url", store_url)
+    recalled = run_cli("recall", "RM-FLOUR-L1", "--store-url", store_url)
+
+    assert traced.returncode == 0, traced.stderr
+    assert traced.stdout.startswith("trace CMP-1 (complaint) -> FG-B1")
+    assert traced.stderr == ""
+    assert recalled.returncode == 0, recalled.stderr
+    assert "RM-FLOUR-L1" in recalled.stdout
+    assert recalled.stderr == ""
+
+
+def test_cli_query_loads_no_alembic(plant_store: TraceStore, store_url: str) -> None:
+    body = (
+        "import json, sys\n"
+        "from tracesync.cli import main\n"
+        "try:\n"
+        f"    main(['trace', 'FG-B1', '--store-url', {store_url!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", body], capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert [name for name in loaded if name.split(".")[0] == "alembic"] == []
+
+
+def test_cli_query_refuses_a_store_without_schema_and_creates_none(store_url: str) -> None:
+    done = run_cli("trace", "FG-B1", "--store-url", store_url)
+
+    assert done.returncode == 1
+    assert "no schema" in done.stderr or "no trace store" in done.stderr
+    assert "tracesync store migrate" in done.stderr
+    engine = create_store_engine(store_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_cli_query_names_a_missing_sqlite_file_without_creating_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "trace.db"
+
+    done = run_cli("recall", "RM-1", "--store-url", f"sqlite:///{missing}")
+
+    assert done.returncode == 1
+    assert f"no trace store at {missing}" in done.stderr
+    assert not missing.exists()

@@ -28,7 +28,7 @@ from producers.mapping import (
     parse_mapping,
 )
 from producers.rest import RestIngest, create_app
-from sinks.targets.sink import load_routes, open_targets
+from sinks.targets.config import load_routes, open_targets
 from tests.assess_rows import csv_text, row, xml_text
 from tests.rest_samples import mes_event
 from tests.unit import domain_factory as f

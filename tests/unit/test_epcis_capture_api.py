@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from producers.rest import RestIngest, create_app
 from sinks.exports.epcis import EpcisBuilder, build_document
-from sinks.exports.identifiers import Identifiers
 from tests.unit.epcis_plant import stored_plant
 from tests.unit.test_rest_api import NOW, RecordingPublisher
 from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.gs1.identifiers import Identifiers
 from tracesync.settings import IngestSettings, Settings
 from tracesync.topics import TopicCatalog
 

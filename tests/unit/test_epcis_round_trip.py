@@ -14,10 +14,10 @@ import copy
 import pytest
 
 from producers.epcis import EpcisDocumentError, Mapped, Unmapped, map_document
-from sinks.exports.digital_link import check_digit
 from sinks.exports.epcis import EpcisBuilder, build_document
-from sinks.exports.identifiers import Identifiers, MasterData
 from tests.unit.epcis_plant import chains_from_envelopes, facts, stored_plant
+from tracesync.gs1.digital_link import check_digit
+from tracesync.gs1.identifiers import Identifiers, MasterData
 
 
 def _ids(with_gs1: bool, stored: list) -> Identifiers:  # type: ignore[type-arg]

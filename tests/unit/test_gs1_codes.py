@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sinks.exports.digital_link import Gs1SyntaxError, looks_like_gs1, parse_gs1
-from sinks.exports.epc_urn import constrain_digital_link, epc_urn_to_digital_link
-from sinks.exports.epcis_hash import context_prefixes, event_hash, utc_millis
-from sinks.exports.identifiers import Identifiers, MasterData
 from tracesync.errors import ConfigurationError
+from tracesync.gs1.digital_link import Gs1SyntaxError, looks_like_gs1, parse_gs1
+from tracesync.gs1.epc_urn import constrain_digital_link, epc_urn_to_digital_link
+from tracesync.gs1.epcis_hash import context_prefixes, event_hash, utc_millis
+from tracesync.gs1.identifiers import Identifiers, MasterData
 
 GTIN = "09506000134352"  # GS1's example GTIN
 REFERENCE = Path(__file__).parent / "data" / "epcis_hash_reference.json"

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracesync.errors import ConfigurationError
-from tracesync.ops.replay import (
+from ops.replay import (
     PartitionRange,
     ResetKind,
     ResetSpec,
@@ -15,6 +14,7 @@ from tracesync.ops.replay import (
     plan_rows,
     resolve_target,
 )
+from tracesync.errors import ConfigurationError
 from tracesync.settings import Settings
 
 PART = PartitionRange("t", 0, low=10, high=100, committed=60, by_time=40)

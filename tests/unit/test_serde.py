@@ -12,13 +12,8 @@ import pytest
 
 from tests.unit.test_serde_samples import PAYLOADS, envelope
 from tracesync.contracts.schemas import ENVELOPE, current
-from tracesync.contracts.serde import (
-    ENVELOPE_SUBJECT,
-    EnvelopeSerde,
-    SingleObjectFormat,
-    envelope_from_json,
-    envelope_to_json,
-)
+from tracesync.contracts.serde import EnvelopeSerde, envelope_from_json, envelope_to_json
+from tracesync.contracts.wire_formats import ENVELOPE_SUBJECT, SingleObjectFormat
 from tracesync.errors import InvalidFieldsError, RecordOrigin, SerializationError, ValidationError
 
 ORIGIN = RecordOrigin("mes.events", 2, 41)
@@ -74,7 +69,7 @@ def test_encode_names_every_bad_field(serde: EnvelopeSerde) -> None:
     bad["payload"]["operators"][1] = 7
     del bad["payload"]["team"]
     bad["source_system"] = "ERP"
-    bad["occurred_at"] = dt.datetime(2026, 3, 1, 8, 30)  # naive
+    bad["occurred_at"] = dt.datetime(2026, 3, 1, 8, 30)  # noqa: DTZ001 - naive on purpose
     with pytest.raises(InvalidFieldsError) as caught:
         serde.encode(bad)
     fields = {field for field, _ in caught.value.errors}

@@ -10,13 +10,14 @@ from typing import ClassVar
 
 import pytest
 
+from ops.redrive import RedriveFilter, parse_since
 from sinks.targets.base import Target
+from sinks.targets.config import RetryPolicy
+from sinks.targets.delivery import NoticeDelivery, SinkStats, SinkStoppedError
 from sinks.targets.ledger import SentLedger
 from sinks.targets.routing import Notice
-from sinks.targets.sink import NoticeDelivery, RetryPolicy, SinkStats, SinkStoppedError
 from tracesync import deadletter
 from tracesync.errors import RecordOrigin
-from tracesync.ops.redrive import RedriveFilter, parse_since
 
 NO_WAIT = RetryPolicy(attempts=4, initial_backoff_s=0.0, max_backoff_s=0.0, jitter=0.0)
 

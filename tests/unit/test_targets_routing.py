@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from sinks.targets.config import load_routes, parse_override, parse_routes
 from sinks.targets.routing import PREDICATES, build_route, idempotency_key, render, resolve
-from sinks.targets.sink import load_routes, parse_override, parse_routes
 from tests.unit import domain_factory as f
 from tests.unit.targets_factory import ChainBuilder, inspection, life_of
 from tracesync.contracts.record_serde import RecordSerde

@@ -19,7 +19,7 @@ from tracesync.assess.costs import (
 )
 from tracesync.assess.edges import EdgeChoice
 from tracesync.assess.flows import FlowPlan
-from tracesync.assess.model import Inventory
+from tracesync.assess.model import Growth, Inventory
 from tracesync.assess.steps import STEP_TITLES, Finding, Level, Step
 from tracesync.topics import SOURCE_SYSTEMS
 
@@ -147,7 +147,6 @@ def _skills_for_edges(inventory: Inventory, choices: Mapping[str, EdgeChoice]) -
 
 
 def step_growth(inventory: Inventory, line: Timeline, cross: int | None) -> Step:
-    growth = inventory.growth
     by_year: dict[int, list[str]] = {}
     for year, what in line.arrivals:
         by_year.setdefault(year, []).append(what)
@@ -164,6 +163,13 @@ def step_growth(inventory: Inventory, line: Timeline, cross: int | None) -> Step
         ),
     ]
     found.append(_crossover_finding(line, cross))
+    found.extend(_growth_findings(inventory.growth))
+    return Step(4, STEP_TITLES[4], tuple(found))
+
+
+def _growth_findings(growth: Growth) -> list[Finding]:
+    """Findings on the planned plants, systems and lines."""
+    found: list[Finding] = []
     for plant in growth.plants:
         kinds = ", ".join(plant.systems) or "no own systems"
         found.append(
@@ -207,7 +213,7 @@ def step_growth(inventory: Inventory, line: Timeline, cross: int | None) -> Step
                 "(measure with tracesync bench)",
             )
         )
-    return Step(4, STEP_TITLES[4], tuple(found))
+    return found
 
 
 def _crossover_finding(line: Timeline, cross: int | None) -> Finding:

@@ -94,7 +94,7 @@ def assess(
 def _emit(result: Assessment, directory: Path, force: bool) -> list[str]:
     """Write the configuration, then load each file the way its command will."""
     from producers.mapping import load_mapping
-    from sinks.targets.sink import load_routes
+    from sinks.targets.config import load_routes
     from tracesync.assess.emit import plan_config, write_config
 
     files = plan_config(result)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -60,89 +59,16 @@ def bench(
     stderr, the JSON document to stdout. Not part of `make test`: speed is reported, never
     asserted.
     """
-    from tracesync import bootstrap
-    from tracesync.devtools.bench.run import (
-        latency,
-        phase_settings,
-        raw_ceiling,
-        throughput,
-        worker_only,
-    )
-    from tracesync.devtools.bench.workload import build_workload, encode_all
-    from tracesync.devtools.pipeline import LocalPipeline
-
-    settings = settings_from(ctx)
+    from tracesync.devtools.bench.session import BenchOptions, run_bench
 
     def echo(message: str) -> None:
         click.echo(f"[bench] {message}", err=True)
 
-    run = time.strftime("%Y%m%d%H%M%S")
-    infra = LocalPipeline(settings, settings.home / "bench" / run / "logs", echo=echo)
-    infra.up_infrastructure()
-    try:
-        serde = bootstrap.envelope_serde(settings)
-        echo(f"simulating {events} events")
-        workload = build_workload(events)
-        values = encode_all(workload, serde)
-        keys = [e["batch_code"].encode() for e in workload.envelopes]
-        echo("raw ceiling: confluent-kafka produce + consume, no processing")
-        ceiling = raw_ceiling(settings, run, keys, values)
-        echo(f"  {ceiling['events_per_s']} events/s")
-        echo("throughput: all events as fast as possible through worker and store sink")
-        sustained = throughput(
-            phase_settings(settings, run, "throughput"),
-            workload,
-            values,
-            echo=echo,
-            timeout_s=timeout_s,
-        )
-        echo(f"  {sustained['events_per_s']} events/s")
-        alone: dict[str, object] = {}
-        if worker_events:
-            echo(f"worker alone: {worker_events} events already in the source topics")
-            few = build_workload(worker_events, seed=3)
-            alone = worker_only(
-                phase_settings(settings, run, "worker"),
-                few,
-                encode_all(few, serde),
-                echo=echo,
-                timeout_s=timeout_s,
-            )
-            echo(f"  {alone['events_per_s']} events/s")
-        echo(f"latency: {latency_events} events offered at {rate:.0f}/s")
-        offered = build_workload(latency_events, seed=2)
-        lat = latency(
-            phase_settings(settings, run, "latency"),
-            offered,
-            serde,
-            rate=rate,
-            echo=echo,
-            timeout_s=timeout_s,
-        )
-    finally:
-        infra.close()
-    document = {
-        "run": run,
-        "machine": {
-            "cpus": _cpus(),
-            "kafka": settings.kafka.version,
-            "wire_format": "confluent+registry" if settings.registry.enabled else "single-object",
-        },
-        "raw_ceiling": ceiling,
-        "throughput": sustained,
-        "worker_only": alone,
-        "latency": lat,
-        "ratio_to_raw_ceiling": round(sustained["events_per_s"] / ceiling["events_per_s"], 3),
-    }
-    text = json.dumps(document, indent=2)
+    options = BenchOptions(events, rate, latency_events, worker_events, timeout_s)
+    result = run_bench(settings_from(ctx), options, echo)
+    text = json.dumps(result.document, indent=2)
     click.echo(text)
     if out is not None:
         out.write_text(text + "\n")
-    if not (sustained["completed"] and lat["completed"]):
+    if not result.completed:
         sys.exit(1)
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0

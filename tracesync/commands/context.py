@@ -1,15 +1,24 @@
-"""The settings of one CLI invocation: built once by the root group, read by every command."""
+"""The settings of one CLI invocation: built once, on first use, and shared by every command.
+
+Building them loads pydantic; a command that needs no settings (``trace --store-url ...``) so
+starts without it.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from tracesync.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from tracesync.settings import Settings
 
 
 def settings_from(ctx: click.Context) -> Settings:
-    """The settings built by the root command, for sub-commands (built here when run alone)."""
+    """The settings of this invocation, kept on the root context (built on the first call)."""
+    from tracesync.settings import Settings, load_settings
+
     root = ctx.find_root()
-    if not isinstance(root.obj, Settings):  # invoked outside main(), e.g. from a test
+    if not isinstance(root.obj, Settings):
         root.obj = load_settings()
     return root.obj

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
-from tracesync.settings import Settings
-from tracesync.topics import TopicCatalog
+
+if TYPE_CHECKING:
+    from tracesync.settings import Settings
 
 
 def _topic(settings: Settings, name: str) -> str:
     """A topic given as ``sinks`` (stage) or ``dlq.sinks`` (catalog name) or a full name."""
+    from tracesync.topics import TopicCatalog
+
     catalog = TopicCatalog.from_settings(settings)
     for candidate in (f"dlq.{name}", name):
         try:
@@ -53,7 +57,7 @@ def dlq() -> None:
 @click.pass_context
 def list_dead_letters(ctx: click.Context, topic: str, group: str | None) -> None:
     """Count the topic's records by reason, origin topic, stage and route."""
-    from tracesync.ops.redrive import redrive_group, summarize
+    from ops.redrive import redrive_group, summarize
 
     settings = settings_from(ctx)
     name = _topic(settings, topic)
@@ -92,7 +96,7 @@ def redrive_dead_letters(
     Starts where the previous redrive of the group stopped and commits the group's offsets once
     the broker acknowledged the redriven records, so each record is redriven once.
     """
-    from tracesync.ops.redrive import RedriveFilter, parse_since, redrive, redrive_group
+    from ops.redrive import RedriveFilter, parse_since, redrive, redrive_group
     from tracesync.publisher import KafkaPublisher
 
     settings = settings_from(ctx)

@@ -101,9 +101,9 @@ def epcis_command(
 ) -> None:
     """An EPCIS 2.0 EPCISDocument (JSON-LD) of the window's batches or of the given codes."""
     from sinks.exports.epcis_export import check_file, write_epcis
-    from sinks.exports.identifiers import Identifiers, master_data
     from sinks.exports.store_reads import Window
     from sinks.store.database import open_store
+    from tracesync.gs1.identifiers import Identifiers, master_data
 
     settings = settings_from(ctx)
     started = time.perf_counter()

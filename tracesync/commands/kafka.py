@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from tracesync.commands.context import settings_from
-from tracesync.devtools.infra import kafka as infra
 from tracesync.errors import TracesyncError
-from tracesync.settings import Settings
+
+if TYPE_CHECKING:
+    from tracesync.devtools.infra.kafka import KafkaCluster
+    from tracesync.settings import Settings
 
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ def kafka() -> None:
 @click.pass_context
 def fetch(ctx: click.Context) -> None:
     """Copy the Kafka runtime jars into <home>/cache/kafka-<version>/libs (no-op when cached)."""
+    from tracesync.devtools.infra import kafka as infra
+
     settings = settings_from(ctx)
     runtime = infra.runtime_for(settings)
     began = time.monotonic()
@@ -64,6 +68,8 @@ def down(ctx: click.Context, cluster: bool, everything: bool) -> None:
     Cluster nodes stop one at a time; the last one cannot get its controlled shutdown approved
     without a quorum and is killed after a 10s grace.
     """
+    from tracesync.devtools.infra import kafka as infra
+
     settings = settings_from(ctx)
     if everything:
         targets = [infra.single_node(settings), infra.three_node_cluster(settings)]
@@ -109,6 +115,8 @@ def perf(
 
     The nodes must be up (`tracesync kafka up [--cluster]`).
     """
+    from tracesync.devtools.infra import kafka as infra
+
     settings = settings_from(ctx)
     target = _cluster(settings, cluster)
     topic = f"perf-{uuid.uuid4().hex[:10]}"
@@ -134,7 +142,9 @@ def perf(
         click.echo(f"consumer:\n{consumed.output.strip()}")
 
 
-def _cluster(settings: Settings, cluster: bool) -> infra.KafkaCluster:
+def _cluster(settings: Settings, cluster: bool) -> KafkaCluster:
+    from tracesync.devtools.infra import kafka as infra
+
     return infra.three_node_cluster(settings) if cluster else infra.single_node(settings)
 
 

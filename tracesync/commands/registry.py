@@ -9,7 +9,6 @@ from typing import TypeVar
 import click
 
 from tracesync.commands.context import settings_from
-from tracesync.devtools.infra import registry as infra
 from tracesync.errors import InfrastructureError
 
 T = TypeVar("T")
@@ -24,6 +23,8 @@ def registry() -> None:
 @click.pass_context
 def fetch(ctx: click.Context) -> None:
     """Download and unpack Apicurio Registry from Maven Central (no-op when cached)."""
+    from tracesync.devtools.infra import registry as infra
+
     settings = settings_from(ctx)
     dist = _run(lambda: infra.fetch(infra.default_cache_root(settings)))
     click.echo(f"registry {infra.APICURIO_VERSION} ready in {dist}")
@@ -33,6 +34,8 @@ def fetch(ctx: click.Context) -> None:
 @click.pass_context
 def up(ctx: click.Context) -> None:
     """Start the registry on 127.0.0.1 (detached) and wait until its API answers."""
+    from tracesync.devtools.infra import registry as infra
+
     settings = settings_from(ctx)
     began = time.monotonic()
     state = _run(lambda: infra.start(settings, infra.default_cache_root(settings)))
@@ -44,6 +47,8 @@ def up(ctx: click.Context) -> None:
 @click.pass_context
 def down(ctx: click.Context) -> None:
     """Stop the registry started by `registry up` (its schemas stay on disk)."""
+    from tracesync.devtools.infra import registry as infra
+
     settings = settings_from(ctx)
     was_running = _run(lambda: infra.stop(settings))
     click.echo("registry stopped" if was_running else "registry was not running")
@@ -53,6 +58,8 @@ def down(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Say whether the registry runs and answers; exit code 1 when it does not answer."""
+    from tracesync.devtools.infra import registry as infra
+
     settings = settings_from(ctx)
     state = infra.status(settings)
     if state.running:

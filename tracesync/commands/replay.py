@@ -15,7 +15,7 @@ from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 if TYPE_CHECKING:
-    from tracesync.ops.replay import ResetSpec
+    from ops.replay import ResetSpec
 
 
 def _parse_offsets(values: tuple[str, ...]) -> dict[int | None, int]:
@@ -50,7 +50,7 @@ def _spec(
     to_offset: tuple[str, ...],
     shift_by: int | None,
 ) -> ResetSpec:
-    from tracesync.ops.replay import ResetKind, ResetSpec
+    from ops.replay import ResetKind, ResetSpec
 
     chosen = [
         name
@@ -110,7 +110,7 @@ def replay(
     """
     from dataclasses import replace
 
-    from tracesync.ops.replay import component_named, execute_replay, plan_replay
+    from ops.replay import component_named, execute_replay, plan_replay
 
     settings = settings_from(ctx)
     spec = _spec(to_datetime, to_earliest, to_latest, to_offset, shift_by)

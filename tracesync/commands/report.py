@@ -19,9 +19,9 @@ from tracesync.errors import TracesyncError
 @click.pass_context
 def report(ctx: click.Context, code: str, fmt: str, out: Path, store_url: str | None) -> None:
     """Trace report for a batch, trace code (or GS1 Digital Link), delivery or complaint."""
-    from sinks.exports.identifiers import master_data
     from sinks.exports.report import write_report
     from sinks.store.database import open_store
+    from tracesync.gs1.identifiers import master_data
 
     settings = settings_from(ctx)
     started = time.perf_counter()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from tracesync.contracts import schema_compat
-from tracesync.contracts.schemas import ENVELOPE, OUTPUT_ROOTS, current, released_versions
 from tracesync.errors import TracesyncError
 
 
@@ -22,6 +20,9 @@ def check() -> None:
     (TraceChain, Alert, FileReceipt) forward too (consumers on a released schema read current
     data), and the dead-letter headers may only grow.
     """
+    from tracesync.contracts import schema_compat
+    from tracesync.contracts.schemas import OUTPUT_ROOTS, current, released_versions
+
     try:
         versions = released_versions()
         problems = schema_compat.check_released(current(), versions)
@@ -39,6 +40,8 @@ def check() -> None:
 @schemas.command("release")
 def release() -> None:
     """Copy the current schemas to avro/released/v<n+1>/ (refused when they are incompatible)."""
+    from tracesync.contracts import schema_compat
+
     try:
         number = schema_compat.release()
     except TracesyncError as exc:
@@ -50,9 +53,11 @@ def release() -> None:
 
 
 @schemas.command("show")
-@click.argument("name", default=ENVELOPE)
+@click.argument("name", default="Envelope")
 def show(name: str) -> None:
     """Print the expanded canonical JSON of a type (default: Envelope) and its fingerprint."""
+    from tracesync.contracts.schemas import current
+
     try:
         schema_set = current()
         click.echo(schema_set.canonical_json(name))

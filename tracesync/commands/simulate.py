@@ -9,21 +9,16 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tracesync.commands.context import settings_from
-from tracesync.devtools.simulator.dump import write_dump
-from tracesync.devtools.simulator.faults import FaultRates, fault_summary
-from tracesync.devtools.simulator.publish import (
-    SimulationPublisher,
-    simulator_producer_config,
-    simulator_serde,
-    topic_names,
-)
-from tracesync.devtools.simulator.scenario import SimulationConfig
-from tracesync.devtools.simulator.scenario import simulate as run_simulation
 from tracesync.errors import TracesyncError
+
+if TYPE_CHECKING:
+    from tracesync.devtools.simulator.scenario import Simulation, SimulationConfig
+    from tracesync.settings import Settings
 
 _RATE = click.FloatRange(0.0, 1.0)
 
@@ -94,6 +89,9 @@ def simulate(
     dry_run: bool,
 ) -> None:
     """Simulate a plant of BATCHES batches and publish its events with injected faults."""
+    from tracesync.devtools.simulator.faults import FaultRates
+    from tracesync.devtools.simulator.scenario import SimulationConfig
+
     settings = settings_from(ctx)
     rates = FaultRates(duplicates, reorder, late, malformed, mismatch, missing)
     config = SimulationConfig(
@@ -103,31 +101,59 @@ def simulate(
         tolerance=Decimal(tolerance),
         plant_id=settings.plant,
     )
-    began = time.monotonic()
-    sim = run_simulation(config)
-    took = time.monotonic() - began
-    click.echo(
-        f"generated {len(sim.events)} events ({len(sim.events) / batches:.1f}/batch), "
-        f"{len(sim.records)} records in {took:.2f}s ({len(sim.events) / took:.0f} events/s)"
-    )
-    click.echo(f"faults: {fault_summary(sim.faults)}")
+    sim = _generate(config)
     oracle_path = oracle_path or settings.home / "sim" / "oracle.json"
     sim.oracle.save(oracle_path)
     click.echo(f"oracle: {oracle_path} ({len(sim.oracle.chains)} codes)")
-    serde = simulator_serde()
-    topics = topic_names(topic_prefix)
     if dry_run and dump_path is None:
         dump_path = oracle_path.with_suffix(".events.jsonl")
     if dump_path is not None:
-        lines = write_dump(dump_path, sim.records, serde, topics)
-        click.echo(f"dump: {dump_path} ({lines} records)")
-    if dry_run:
-        return
+        _dump(sim, dump_path, topic_prefix)
+    if not dry_run:
+        _publish(settings, sim, topic_prefix, rate=rate, duration=duration)
+
+
+def _generate(config: SimulationConfig) -> Simulation:
+    """Run the simulation and say how much it made, how fast, with which faults."""
+    from tracesync.devtools.simulator.faults import fault_summary
+    from tracesync.devtools.simulator.scenario import simulate as run_simulation
+
+    began = time.monotonic()
+    sim = run_simulation(config)
+    took = time.monotonic() - began
+    events = len(sim.events)
+    click.echo(
+        f"generated {events} events ({events / config.batches:.1f}/batch), "
+        f"{len(sim.records)} records in {took:.2f}s ({events / took:.0f} events/s)"
+    )
+    click.echo(f"faults: {fault_summary(sim.faults)}")
+    return sim
+
+
+def _dump(sim: Simulation, dump_path: Path, topic_prefix: str) -> None:
+    from tracesync.devtools.simulator.dump import write_dump
+    from tracesync.devtools.simulator.publish import simulator_serde, topic_names
+
+    lines = write_dump(dump_path, sim.records, simulator_serde(), topic_names(topic_prefix))
+    click.echo(f"dump: {dump_path} ({lines} records)")
+
+
+def _publish(
+    settings: Settings, sim: Simulation, topic_prefix: str, *, rate: float, duration: float | None
+) -> None:
+    from tracesync.devtools.simulator.publish import (
+        SimulationPublisher,
+        simulator_producer_config,
+        simulator_serde,
+        topic_names,
+    )
+
+    topics = topic_names(topic_prefix)
     publisher = SimulationPublisher(
         simulator_producer_config(settings.kafka, settings.producer), topics
     )
     try:
-        report = publisher.publish(sim.records, serde, rate=rate, duration_s=duration)
+        report = publisher.publish(sim.records, simulator_serde(), rate=rate, duration_s=duration)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     state = "all" if report.complete else "stopped by --duration after"

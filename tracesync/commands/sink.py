@@ -107,7 +107,7 @@ def targets(
     to dlq.sinks with the reason and route; offsets are committed after ack or dead letter.
     """
     from sinks.bootstrap import build_targets_sink
-    from sinks.targets.sink import parse_override
+    from sinks.targets.config import parse_override
 
     settings = settings_from(ctx)
     try:

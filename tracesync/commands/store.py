@@ -6,9 +6,7 @@ import time
 
 import click
 
-from sinks.store.database import create_store_engine, migrate, open_store
 from tracesync.commands.context import settings_from
-from tracesync.devtools.synthetic import synthetic_chains
 from tracesync.errors import TracesyncError
 
 _WRITE_CHUNK = 500
@@ -25,6 +23,8 @@ def store() -> None:
 @click.pass_context
 def migrate_command(ctx: click.Context, store_url: str | None, revision: str) -> None:
     """Run `alembic upgrade REVISION` on the store."""
+    from sinks.store.database import create_store_engine, migrate
+
     url = store_url or settings_from(ctx).store_url
     engine = create_store_engine(url)
     try:
@@ -41,6 +41,9 @@ def migrate_command(ctx: click.Context, store_url: str | None, revision: str) ->
 @click.pass_context
 def fill_synthetic(ctx: click.Context, store_url: str | None, batches: int, seed: int) -> None:
     """Write a synthetic multi-level plant of BATCHES chains (for trace/recall measurements)."""
+    from sinks.store.database import open_store
+    from tracesync.devtools.synthetic import synthetic_chains
+
     url = store_url or settings_from(ctx).store_url
     trace_store = open_store(url)
     started = time.perf_counter()
@@ -84,8 +87,8 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
     one transaction, then writes what arrived on the topic meanwhile. A running store sink may
     keep running. Undo with `tracesync store rollback KEPT`.
     """
+    from ops.rebuild_store import rebuild_store
     from tracesync.bootstrap import catalog, record_serde
-    from tracesync.ops.rebuild_store import rebuild_store
 
     settings = settings_from(ctx)
     chain_topic = topic or catalog(settings).topic("trace.chain").name
@@ -114,7 +117,7 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
 @click.pass_context
 def rollback_command(ctx: click.Context, kept: str, store_url: str | None) -> None:
     """Switch the content KEPT by a rebuild back into the live store (one transaction)."""
-    from tracesync.ops.rebuild_store import rollback
+    from ops.rebuild_store import rollback
 
     url = store_url or settings_from(ctx).store_url
     try:

@@ -8,7 +8,6 @@ import click
 
 from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
-from tracesync.topics import TopicCatalog, apply, read_state
 
 
 @click.group("topics")
@@ -21,6 +20,8 @@ def topics() -> None:
 @click.pass_context
 def list_topics(ctx: click.Context, broker: bool) -> None:
     """Print the catalog; with the broker's partition count and cleanup policy when it answers."""
+    from tracesync.topics import TopicCatalog, read_state
+
     settings = settings_from(ctx)
     catalog = TopicCatalog.from_settings(settings)
     state = {}
@@ -52,9 +53,11 @@ def list_topics(ctx: click.Context, broker: bool) -> None:
 @click.pass_context
 def apply_topics(ctx: click.Context) -> None:
     """Create missing topics and verify existing ones (idempotent); exit 1 on a broken layout."""
+    from tracesync.kafka_clients import admin_client
+    from tracesync.topics import TopicCatalog, apply
+
     settings = settings_from(ctx)
     catalog = TopicCatalog.from_settings(settings)
-    from tracesync.kafka_clients import admin_client
 
     admin = admin_client(settings.kafka)
     try:

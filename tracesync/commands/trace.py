@@ -1,23 +1,46 @@
-"""``tracesync trace CODE`` (backward) and ``tracesync recall LOT`` (forward) on the trace store."""
+"""``tracesync trace CODE`` (backward) and ``tracesync recall LOT`` (forward) on the trace store.
+
+Both only read: they open the store without migrating it (:mod:`sinks.store.readonly`), so they
+print nothing but the answer and start without loading Alembic.
+"""
 
 from __future__ import annotations
 
-import click
-import orjson
+from typing import TYPE_CHECKING
 
-from sinks.store.database import open_store
-from sinks.store.queries import DEFAULT_MAX_DEPTH, recall, trace
-from sinks.store.report import recall_text, report_dict, trace_text
+import click
+
 from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 _store_url = click.option("--store-url", help="SQLAlchemy URL (default: the settings').")
 _as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-_depth = click.option("--max-depth", default=DEFAULT_MAX_DEPTH, show_default=True, type=int)
+_depth = click.option(
+    "--max-depth",
+    type=int,
+    default=None,
+    help="Genealogy levels to walk at most [default: the store queries' limit].",
+)
+
+
+def _engine(ctx: click.Context, store_url: str | None) -> Engine:
+    from sinks.store.readonly import open_for_queries
+
+    try:
+        return open_for_queries(store_url or settings_from(ctx).store_url)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _emit(data: object, as_json: bool, text: str) -> None:
     if as_json:
+        import orjson
+
+        from sinks.store.report import report_dict
+
         click.echo(orjson.dumps(report_dict(data), option=orjson.OPT_INDENT_2).decode())
     else:
         click.echo(text)
@@ -30,21 +53,22 @@ def _emit(data: object, as_json: bool, text: str) -> None:
 @_depth
 @click.pass_context
 def trace_command(
-    ctx: click.Context, code: str, store_url: str | None, as_json: bool, max_depth: int
+    ctx: click.Context, code: str, store_url: str | None, as_json: bool, max_depth: int | None
 ) -> None:
     """Backward trace from a batch code, trace code (or GS1 Digital Link URI / element string),
     delivery id or complaint id."""
-    from sinks.exports.identifiers import master_data
     from sinks.exports.resolve import store_code
+    from sinks.store.queries import DEFAULT_MAX_DEPTH, trace
+    from sinks.store.report import trace_text
+    from tracesync.gs1.identifiers import master_data
 
-    settings = settings_from(ctx)
+    engine = _engine(ctx, store_url)
     try:
-        engine = open_store(store_url or settings.store_url).engine
         with engine.connect() as conn:
-            code = store_code(conn, code, master_data(settings.exports))
+            code = store_code(conn, code, master_data(settings_from(ctx).exports))
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = trace(engine, code, max_depth)
+    report = trace(engine, code, DEFAULT_MAX_DEPTH if max_depth is None else max_depth)
     if report is None:
         raise click.ClickException(
             f"{code!r} is not a batch, lot, trace code, delivery or complaint"
@@ -59,14 +83,15 @@ def trace_command(
 @_depth
 @click.pass_context
 def recall_command(
-    ctx: click.Context, lot: str, store_url: str | None, as_json: bool, max_depth: int
+    ctx: click.Context, lot: str, store_url: str | None, as_json: bool, max_depth: int | None
 ) -> None:
     """Forward trace from a lot: downstream batches, stock now, deliveries and customers."""
-    try:
-        engine = open_store(store_url or settings_from(ctx).store_url).engine
-    except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
-    report = recall(engine, lot, max_depth)
+    from sinks.store.queries import DEFAULT_MAX_DEPTH, recall
+    from sinks.store.report import recall_text
+
+    report = recall(
+        _engine(ctx, store_url), lot, DEFAULT_MAX_DEPTH if max_depth is None else max_depth
+    )
     if not report.found:
         raise click.ClickException(f"lot {lot!r} is not in the trace store")
     _emit(report, as_json, recall_text(report))

@@ -27,10 +27,10 @@ def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair:
     --repair, batches missing, stale or different in the store get the topic's newest chain,
     and the comparison is run again.
     """
+    from ops import verify as checks
+    from ops.chain_topic import read_chain_topic
     from sinks.store.database import open_store
     from tracesync.bootstrap import catalog, record_serde
-    from tracesync.ops import verify as ops
-    from tracesync.ops.chain_topic import read_chain_topic
 
     settings = settings_from(ctx)
     chain_topic = topic or catalog(settings).topic("trace.chain").name
@@ -38,11 +38,11 @@ def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair:
         engine = open_store(store_url or settings.store_url).engine
         decode = record_serde(settings, "TraceChain", chain_topic).decode
         snapshot = read_chain_topic(settings.kafka, chain_topic, decode, _progress)
-        report = ops.compare(snapshot, ops.store_rows(engine))
+        report = checks.compare(snapshot, checks.store_rows(engine))
         if repair and not report.ok:
-            written = ops.repair(engine, snapshot, report.findings)
+            written = checks.repair(engine, snapshot, report.findings)
             click.echo(f"repaired: wrote {written} chains from {chain_topic}")
-            report = ops.compare(snapshot, ops.store_rows(engine))
+            report = checks.compare(snapshot, checks.store_rows(engine))
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"store {engine.url!r} against {chain_topic}:")

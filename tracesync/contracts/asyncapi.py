@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tracesync.contracts.schemas import AVRO_DIR, ENVELOPE, current, released_versions
-from tracesync.contracts.serde import ENVELOPE_SUBJECT
+from tracesync.contracts.wire_formats import ENVELOPE_SUBJECT
 from tracesync.deadletter import CONVENTION, REDRIVEN, HeaderSpec
 from tracesync.settings import KafkaSettings, RegistrySettings
 from tracesync.topics import PUBLIC_ROLES, Component, TopicCatalog, TopicRole, TopicSpec

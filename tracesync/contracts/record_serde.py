@@ -14,7 +14,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 
 from tracesync.contracts.schemas import SchemaSet, current
-from tracesync.contracts.serde import (
+from tracesync.contracts.wire_formats import (
     CONFLUENT_MAGIC,
     SINGLE_OBJECT_MAGIC,
     SchemaRegistry,

@@ -20,6 +20,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
@@ -146,27 +147,27 @@ def _check_type(
 def _field_path(location: str, reader: JsonSchema, writer: JsonSchema) -> str:
     """Translate a checker location into dotted field names, following reader and writer."""
     names = {**_named_types(writer), **_named_types(reader)}
-    tokens = [t for t in location.split("/") if t]
+    steps = [t for t in location.split("/") if t]
     path: list[str] = []
     node: JsonSchema = reader
     other: JsonSchema = writer
-    while tokens:
+    while steps:
         node, other = _resolve(node, names), _resolve(other, names)
-        token = tokens.pop(0)
-        if token == "fields" and tokens:
-            index = int(tokens.pop(0))
+        step = steps.pop(0)
+        if step == "fields" and steps:
+            index = int(steps.pop(0))
             field = node["fields"][index] if index < len(node["fields"]) else None
             if field is None:
                 break
             path.append(field["name"])
             node, other = field, _field_named(other, field["name"])
-        elif token == "type":
+        elif step == "type":
             node, other = _type_of(node), _type_of(other)
-        elif token in ("items", "values"):
-            node, other = node.get(token), other.get(token) if isinstance(other, dict) else None
+        elif step in ("items", "values"):
+            node, other = node.get(step), other.get(step) if isinstance(other, dict) else None
             path[-1:] = [f"{path[-1]}[]" if path else "[]"]
-        elif token.isdigit() and isinstance(other, list):
-            branch = other[int(token)]
+        elif step.isdigit() and isinstance(other, list):
+            branch = other[int(step)]
             path.append(f"<{short_name(_branch_name(_resolve(branch, names)))}>")
             node = other = branch
         else:
@@ -194,34 +195,48 @@ class _LogicalComparer:
         self._writer_names.update(_named_types(writer))
         reader, writer = _resolve(reader, self._reader_names), _resolve(writer, self._writer_names)
         if isinstance(reader, list) and isinstance(writer, list):
-            by_key = {_branch_name(_resolve(b, self._reader_names)): b for b in reader}
-            for branch in writer:
-                key = _branch_name(_resolve(branch, self._writer_names))
-                if key in by_key:
-                    sub = f"{path}.<{short_name(key)}>" if "." in key else path
-                    yield from self.compare(by_key[key], branch, sub)
-            return
-        if not (isinstance(reader, dict) and isinstance(writer, dict)):
-            return
-        if reader.get("type") == "record" and writer.get("type") == "record":
-            visit = (path, str(reader.get("name")))
-            if visit in self._visited:
-                return
-            self._visited.add(visit)
-            for field in reader["fields"]:
-                old = _field_named(writer, field["name"])
-                if old is not None:
-                    sub = f"{path}.{field['name']}" if path else field["name"]
-                    yield from self.compare(field["type"], old["type"], sub)
-        elif reader.get("type") == "array" and writer.get("type") == "array":
+            yield from self._compare_unions(reader, writer, path)
+        elif isinstance(reader, dict) and isinstance(writer, dict):
+            yield from self._compare_types(reader, writer, path)
+
+    def _compare_unions(
+        self, reader: list[JsonSchema], writer: list[JsonSchema], path: str
+    ) -> Iterator[tuple[str, str]]:
+        by_key = {_branch_name(_resolve(b, self._reader_names)): b for b in reader}
+        for branch in writer:
+            key = _branch_name(_resolve(branch, self._writer_names))
+            if key in by_key:
+                sub = f"{path}.<{short_name(key)}>" if "." in key else path
+                yield from self.compare(by_key[key], branch, sub)
+
+    def _compare_types(
+        self, reader: dict[str, Any], writer: dict[str, Any], path: str
+    ) -> Iterator[tuple[str, str]]:
+        kinds = (reader.get("type"), writer.get("type"))
+        if kinds == ("record", "record"):
+            yield from self._compare_records(reader, writer, path)
+        elif kinds == ("array", "array"):
             yield from self.compare(reader["items"], writer["items"], f"{path}[]")
-        elif reader.get("type") == "map" and writer.get("type") == "map":
+        elif kinds == ("map", "map"):
             yield from self.compare(reader["values"], writer["values"], f"{path}[]")
         else:
             before = {k: writer.get(k) for k in _LOGICAL_KEYS if k in writer}
             after = {k: reader.get(k) for k in _LOGICAL_KEYS if k in reader}
             if before != after and (before or after):
                 yield path, f"logical type changed from {before or 'none'} to {after or 'none'}"
+
+    def _compare_records(
+        self, reader: dict[str, Any], writer: dict[str, Any], path: str
+    ) -> Iterator[tuple[str, str]]:
+        visit = (path, str(reader.get("name")))
+        if visit in self._visited:
+            return
+        self._visited.add(visit)
+        for field in reader["fields"]:
+            old = _field_named(writer, field["name"])
+            if old is not None:
+                sub = f"{path}.{field['name']}" if path else field["name"]
+                yield from self.compare(field["type"], old["type"], sub)
 
 
 def _named_types(schema: JsonSchema) -> dict[str, JsonSchema]:

@@ -186,19 +186,22 @@ class _References:
                 self._found.add(short_name(schema))
                 self.visit(self._schemas._lookup(schema))
         elif isinstance(schema, dict):
-            if "name" in schema and schema.get("type") in ("record", "error", "enum", "fixed"):
-                self._found.add(short_name(schema["name"]))
-            for f in schema.get("fields", []):
-                self.visit(f["type"])
-            for key in ("items", "values"):
-                if key in schema:
-                    self.visit(schema[key])
-            if isinstance(schema.get("type"), (list, dict)) or (
-                isinstance(schema.get("type"), str)
-                and schema["type"] not in _PRIMITIVES
-                and schema["type"] not in ("record", "error", "enum", "fixed", "array", "map")
-            ):
-                self.visit(schema["type"])
+            self._visit_type(schema)
+
+    def _visit_type(self, schema: Mapping[str, Any]) -> None:
+        if "name" in schema and schema.get("type") in ("record", "error", "enum", "fixed"):
+            self._found.add(short_name(schema["name"]))
+        for f in schema.get("fields", []):
+            self.visit(f["type"])
+        for key in ("items", "values"):
+            if key in schema:
+                self.visit(schema[key])
+        if isinstance(schema.get("type"), (list, dict)) or (
+            isinstance(schema.get("type"), str)
+            and schema["type"] not in _PRIMITIVES
+            and schema["type"] not in ("record", "error", "enum", "fixed", "array", "map")
+        ):
+            self.visit(schema["type"])
 
 
 class _Expander:

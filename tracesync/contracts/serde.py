@@ -1,13 +1,8 @@
 """The wire format of source events: Envelope dicts to bytes and back.
 
 :class:`EnvelopeSerde` encodes with one wire format and decodes any of the formats it knows, told
-apart by the first byte:
-
-* Avro single-object encoding (``C3 01`` + 8-byte CRC-64-AVRO fingerprint + body); the decoder
-  knows the fingerprint of the current Envelope and of every released one (``avro/released/``) and
-  resolves old data to the current schema;
-* the Confluent wire format (``00`` + 4-byte big-endian schema id + body) with ids from a schema
-  registry behind the small :class:`SchemaRegistry` protocol.
+apart by the first byte (:mod:`tracesync.contracts.wire_formats`: Avro single-object encoding,
+the Confluent wire format with ids from a schema registry).
 
 Encoding checks the envelope field by field first (:class:`~tracesync.errors.InvalidFieldsError`
 naming every bad field path); decoding wraps every failure into
@@ -18,255 +13,25 @@ naming every bad field path); decoding wraps every failure into
 from __future__ import annotations
 
 import io
-import json
-import struct
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
-from fastavro.schema import parse_schema
 from fastavro.validation import ValidationError as AvroValidationError
 from fastavro.validation import validate
 
-from tracesync.contracts.avro_values import FieldErrors, RecordNode, compile_schema
-from tracesync.contracts.schemas import (
-    ENVELOPE,
-    EVENT_TYPES,
-    JsonSchema,
-    SchemaSet,
-    current,
-    released_versions,
-    schema_fingerprint,
+from tracesync.contracts.avro_values import FieldErrors
+from tracesync.contracts.envelope_shape import PAYLOAD, EnvelopeShape
+from tracesync.contracts.schemas import ENVELOPE, EVENT_TYPES, JsonSchema, SchemaSet, current
+from tracesync.contracts.wire_formats import (
+    ENVELOPE_SUBJECT,
+    ConfluentFormat,
+    SchemaRegistry,
+    SingleObjectFormat,
+    WireFormat,
 )
-from tracesync.errors import (
-    InfrastructureError,
-    InvalidFieldsError,
-    RecordOrigin,
-    SerializationError,
-)
-
-SINGLE_OBJECT_MAGIC = b"\xc3\x01"
-CONFLUENT_MAGIC = b"\x00"
-ENVELOPE_SUBJECT = "tracesync.events.Envelope"
-"""Registry subject of the Envelope (record-name strategy: one subject for all source topics)."""
-
-_PAYLOAD = "payload"
-
-
-def topic_subject(topic: str) -> str:
-    """Registry subject under the topic-name strategy (``<topic>-value``)."""
-    return f"{topic}-value"
-
-
-class SchemaRegistry(Protocol):
-    """What the Confluent wire format needs of a registry
-    (:mod:`tracesync.contracts.registry_client`).
-
-    ``schema_str`` raises ``LookupError``, or an error with ``status == 404``, for an unknown id;
-    any other :class:`~tracesync.errors.InfrastructureError` means the registry is unavailable.
-    """
-
-    def register_avro(self, subject: str, schema_str: str) -> int: ...
-
-    def schema_str(self, schema_id: int) -> str: ...
-
-
-class WireFormat(Protocol):
-    """One framing of Avro bodies: a header naming the writer schema, then the body."""
-
-    magic: bytes
-
-    def header(self) -> bytes: ...
-
-    def writer_schema(self, data: bytes, origin: RecordOrigin) -> tuple[JsonSchema | None, int]:
-        """The writer schema (None: the current one) and where the body starts."""
-        ...
-
-
-class SingleObjectFormat:
-    """Avro single-object encoding, writer schema identified by its fingerprint."""
-
-    magic = SINGLE_OBJECT_MAGIC
-    _header_size = 10
-
-    def __init__(self, current_schemas: SchemaSet, released: Iterable[SchemaSet] = ()) -> None:
-        self._current = current_schemas.fingerprint(ENVELOPE)
-        self._known: dict[bytes, JsonSchema | None] = {}
-        for schemas in released:
-            self._known[schemas.fingerprint(ENVELOPE)] = schemas.parsed(ENVELOPE)
-        self._known[self._current] = None
-
-    @classmethod
-    def from_current(cls) -> SingleObjectFormat:
-        """The current Envelope plus every released version under ``avro/released/``."""
-        return cls(current(), [v.schemas for v in released_versions()])
-
-    @property
-    def fingerprints(self) -> list[bytes]:
-        return list(self._known)
-
-    def header(self) -> bytes:
-        return SINGLE_OBJECT_MAGIC + self._current
-
-    def writer_schema(self, data: bytes, origin: RecordOrigin) -> tuple[JsonSchema | None, int]:
-        if len(data) < self._header_size:
-            raise SerializationError(
-                f"truncated record: {len(data)} bytes, the single-object header alone is 10",
-                origin=origin,
-            )
-        fingerprint = bytes(data[2:10])
-        if fingerprint not in self._known:
-            raise SerializationError(
-                f"unknown schema fingerprint {fingerprint.hex()}: neither the current Envelope nor "
-                "a released one (avro/released/); written by a newer producer?",
-                origin=origin,
-            )
-        return self._known[fingerprint], self._header_size
-
-
-class ConfluentFormat:
-    """Confluent wire format; the current Envelope is registered under ``subject`` on first use."""
-
-    magic = CONFLUENT_MAGIC
-    _header_size = 5
-
-    def __init__(
-        self, registry: SchemaRegistry, current_schemas: SchemaSet, subject: str = ENVELOPE_SUBJECT
-    ) -> None:
-        self._registry = registry
-        self._subject = subject
-        self._current_json = current_schemas.canonical_json(ENVELOPE)
-        self._current_fingerprint = current_schemas.fingerprint(ENVELOPE)
-        self._header: bytes | None = None
-        self._by_id: dict[int, JsonSchema | None] = {}
-
-    def header(self) -> bytes:
-        if self._header is None:
-            schema_id = self._registry.register_avro(self._subject, self._current_json)
-            self._by_id[schema_id] = None
-            self._header = CONFLUENT_MAGIC + struct.pack(">I", schema_id)
-        return self._header
-
-    def writer_schema(self, data: bytes, origin: RecordOrigin) -> tuple[JsonSchema | None, int]:
-        if len(data) < self._header_size:
-            raise SerializationError(
-                f"truncated record: {len(data)} bytes, the Confluent header alone is 5",
-                origin=origin,
-            )
-        (schema_id,) = struct.unpack_from(">I", data, 1)
-        if schema_id not in self._by_id:
-            self._by_id[schema_id] = self._fetch(schema_id, origin)
-        return self._by_id[schema_id], self._header_size
-
-    def _fetch(self, schema_id: int, origin: RecordOrigin) -> JsonSchema | None:
-        try:
-            text = self._registry.schema_str(schema_id)
-        except Exception as exc:
-            if isinstance(exc, InfrastructureError) and getattr(exc, "status", None) != 404:
-                raise  # the registry is unavailable: not this record's fault, let the caller retry
-            raise SerializationError(
-                f"schema id {schema_id} is unknown to the registry: {exc}", origin=origin
-            ) from exc
-        try:
-            parsed = parse_schema(json.loads(text))
-        except Exception as exc:
-            raise SerializationError(
-                f"schema id {schema_id} from the registry is not a valid Avro schema: {exc}",
-                origin=origin,
-            ) from exc
-        return None if schema_fingerprint(parsed) == self._current_fingerprint else parsed
-
-
-@dataclass(frozen=True)
-class EnvelopeShape:
-    """The Envelope's field nodes, with the payload record picked by ``event_type``."""
-
-    envelope: RecordNode  # every field but the payload
-    payloads: Mapping[str, RecordNode]
-
-    @classmethod
-    def of(cls, schemas: SchemaSet) -> EnvelopeShape:
-        envelope = compile_schema(schemas.expanded(ENVELOPE))
-        assert isinstance(envelope, RecordNode)
-        payloads = {
-            event_type: _payload_node(envelope, info.payload_record)
-            for event_type, info in EVENT_TYPES.items()
-        }
-        head = RecordNode(envelope.name)
-        head.fields = {k: v for k, v in envelope.fields.items() if k != _PAYLOAD}
-        return cls(head, payloads)
-
-    def check(self, envelope: Any) -> FieldErrors:
-        """Every problem of an Avro-ready envelope dict, by field path."""
-        errors: FieldErrors = []
-        self._walk(envelope, errors, convert=False)
-        return errors
-
-    def from_json(self, obj: Any) -> tuple[dict[str, Any], FieldErrors]:
-        errors: FieldErrors = []
-        return self._walk(obj, errors, convert=True), errors
-
-    def to_json(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
-        obj: dict[str, Any] = self.envelope.to_json(_without_payload(envelope))
-        payload_node = self.payloads.get(envelope.get("event_type", ""))
-        payload = envelope.get(_PAYLOAD)
-        obj[_PAYLOAD] = payload_node.to_json(payload) if payload_node else payload
-        return obj
-
-    def _walk(self, obj: Any, errors: FieldErrors, *, convert: bool) -> dict[str, Any]:
-        if not isinstance(obj, Mapping):
-            errors.append(("<root>", f"expected an Envelope object, got {type(obj).__name__}"))
-            return {}
-        head = _without_payload(obj)
-        if convert:
-            out: dict[str, Any] = self.envelope.from_json(head, "", errors)
-        else:
-            self.envelope.check(head, "", errors)
-            out = dict(obj)
-        payload_node = self._payload_node(obj, errors)
-        if _PAYLOAD not in obj:
-            errors.append((_PAYLOAD, "missing"))
-        elif payload_node is not None and convert:
-            out[_PAYLOAD] = payload_node.from_json(obj[_PAYLOAD], _PAYLOAD, errors)
-        elif payload_node is not None:
-            payload_node.check(obj[_PAYLOAD], _PAYLOAD, errors)
-        _check_keys(obj, errors)
-        return out
-
-    def _payload_node(self, obj: Mapping[str, Any], errors: FieldErrors) -> RecordNode | None:
-        event_type = obj.get("event_type")
-        info = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
-        if info is None:
-            if event_type == "UNKNOWN":
-                errors.append(("event_type", "UNKNOWN cannot be published; name the event type"))
-            return None  # other bad event types are reported by the enum check
-        system = obj.get("source_system")
-        if system != info.source_system and isinstance(system, str):
-            errors.append(
-                ("source_system", f"{event_type} comes from {info.source_system}, not {system}")
-            )
-        return self.payloads[str(event_type)]
-
-
-def _payload_node(envelope: RecordNode, record_name: str) -> RecordNode:
-    """The payload record node for ``record_name`` inside the Envelope's payload union."""
-    union = envelope.fields[_PAYLOAD][0]
-    for branch in getattr(union, "branches", ()):
-        if isinstance(branch, RecordNode) and branch.name == record_name:
-            return branch
-    raise LookupError(f"payload union of the Envelope lacks {record_name}")
-
-
-def _without_payload(obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k != _PAYLOAD}
-
-
-def _check_keys(obj: Mapping[str, Any], errors: FieldErrors) -> None:
-    for key in ("batch_code", "source_ref"):
-        if obj.get(key) == "":
-            errors.append((key, "must not be empty"))
+from tracesync.errors import InvalidFieldsError, RecordOrigin, SerializationError
 
 
 class EnvelopeSerde:
@@ -388,7 +153,7 @@ def _tagged(envelope: Mapping[str, Any]) -> dict[str, Any]:
     info = EVENT_TYPES.get(envelope.get("event_type", ""))
     if info is None:
         return dict(envelope)
-    return {**envelope, _PAYLOAD: (info.payload_fullname, envelope.get(_PAYLOAD))}
+    return {**envelope, PAYLOAD: (info.payload_fullname, envelope.get(PAYLOAD))}
 
 
 def _fastavro_errors(datum: Mapping[str, Any], schema: JsonSchema) -> FieldErrors:
@@ -439,17 +204,4 @@ def envelope_to_json(envelope: Mapping[str, Any]) -> dict[str, Any]:
     return _default_serde().to_json(envelope)
 
 
-__all__ = [
-    "CONFLUENT_MAGIC",
-    "ENVELOPE_SUBJECT",
-    "SINGLE_OBJECT_MAGIC",
-    "ConfluentFormat",
-    "EnvelopeSerde",
-    "EnvelopeShape",
-    "SchemaRegistry",
-    "SingleObjectFormat",
-    "WireFormat",
-    "envelope_from_json",
-    "envelope_to_json",
-    "topic_subject",
-]
+__all__ = ["EnvelopeSerde", "envelope_from_json", "envelope_to_json"]

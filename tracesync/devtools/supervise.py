@@ -53,7 +53,7 @@ class Component:
 
     def start(self) -> Component:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - our own tracesync CLI, no shell
             [TRACESYNC, *self.args],
             env=self.env,
             stdout=log,

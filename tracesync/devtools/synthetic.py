@@ -46,107 +46,142 @@ def _production(code: str, product: str | None, at: datetime, codes: list[str]) 
     }
 
 
+def _parameters(rng: random.Random, at: datetime, raw: bool) -> list[dict[str, Any]]:
+    """One oven temperature, out of its limits in about 3 % of the made batches."""
+    oven = 180.0 + rng.random() * (60.0 if rng.random() < 0.03 else 30.0)
+    if raw:
+        return []
+    return [
+        {
+            "equipment_id": "OVEN-1",
+            "parameter": "temperature",
+            "value": oven,
+            "unit": "C",
+            "lower_limit": 180.0,
+            "upper_limit": 220.0,
+            "out_of_limit": oven > 220.0,
+            "recorded_at": at,
+        }
+    ]
+
+
+def _consumptions(rng: random.Random, code: str, parents: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "consumption_id": f"C-{code}-{i}",
+            "parent_lot": parent,
+            "material_code": parent.split("-")[0],
+            "quantity": _qty(rng),
+            "uom": "KG",
+        }
+        for i, parent in enumerate(parents)
+    ]
+
+
+def _holds(rng: random.Random, code: str, at: datetime) -> list[dict[str, Any]]:
+    """A hold on about 2 % of the codes."""
+    if rng.random() >= 0.02:
+        return []
+    return [
+        {
+            "hold_id": f"H-{code}",
+            "origin_code": code,
+            "reason": "synthetic",
+            "active": True,
+            "inherited": False,
+            "changed_at": at,
+            "disposition": None,
+        }
+    ]
+
+
+def _warehouse(rng: random.Random) -> dict[str, Any]:
+    return {
+        "received_quantity": Decimal(100),
+        "issued_quantity": Decimal(0),
+        "stock": [{"location": f"WH-{rng.randint(1, 20)}", "quantity": _qty(rng)}],
+        "last_counts": [],
+    }
+
+
+def _material_receipt(n: int, code: str) -> dict[str, Any]:
+    return {
+        "supplier_id": f"SUP-{n % 40}",
+        "supplier_lot": f"S-{code}",
+        "material_code": f"RM-MAT-{n % 100}",
+        "quantity": Decimal(1000),
+        "uom": "KG",
+    }
+
+
+def _shipments(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """About three finished batches per delivery, to 200 customers."""
+    return [
+        {
+            "delivery_id": f"DLV-{n // 3}",
+            "customer_id": f"CUST-{(n // 3) % 200}",
+            "ship_to": "DC",
+            "quantity": _qty(rng),
+            "ship_date": date(2026, 1, 1) + timedelta(days=n % 300),
+        }
+    ]
+
+
+def _complaints(
+    rng: random.Random, n: int, code: str, trace_code: str, at: datetime
+) -> list[dict[str, Any]]:
+    """A complaint on about 1 % of the finished batches."""
+    if rng.random() >= 0.01:
+        return []
+    return [
+        {
+            "complaint_id": f"CMP-{code}",
+            "customer_id": f"CUST-{(n // 3) % 200}",
+            "trace_code": trace_code,
+            "defect": "synthetic",
+            "severity": "LOW",
+            "received_at": at,
+        }
+    ]
+
+
+def _reconciliation(raw: bool) -> dict[str, Any]:
+    return {
+        "status": "NOT_APPLICABLE" if raw else "MATCHED",
+        "mes_quantity": None,
+        "wms_quantity": None,
+        "erp_quantity": None,
+        "wms_delta": None,
+        "erp_delta": None,
+        "missing": [],
+    }
+
+
 def _record(
     rng: random.Random, n: int, code: str, prefix: str, parents: list[str]
 ) -> dict[str, Any]:
+    """One ``TraceChain`` record; the random draws happen in field order (keeps runs equal)."""
     at = T0 + timedelta(minutes=n)
     finished = prefix == "FG"
     raw = prefix == "RM"
     codes = [f"TC-{code}-{i}" for i in range(4)] if finished else []
-    oven = 180.0 + rng.random() * (60.0 if rng.random() < 0.03 else 30.0)
     return {
         "batch_code": code,
         "version": 1,
         "plant": "P1",
         "production": _production(code, None if raw else f"{prefix}-PROD-{n % 50}", at, codes),
-        "parameters": [
-            {
-                "equipment_id": "OVEN-1",
-                "parameter": "temperature",
-                "value": oven,
-                "unit": "C",
-                "lower_limit": 180.0,
-                "upper_limit": 220.0,
-                "out_of_limit": oven > 220.0,
-                "recorded_at": at,
-            }
-        ]
-        if not raw
-        else [],
-        "consumptions": [
-            {
-                "consumption_id": f"C-{code}-{i}",
-                "parent_lot": parent,
-                "material_code": parent.split("-")[0],
-                "quantity": _qty(rng),
-                "uom": "KG",
-            }
-            for i, parent in enumerate(parents)
-        ],
+        "parameters": _parameters(rng, at, raw),
+        "consumptions": _consumptions(rng, code, parents),
         "inspections": [],
-        "holds": [
-            {
-                "hold_id": f"H-{code}",
-                "origin_code": code,
-                "reason": "synthetic",
-                "active": True,
-                "inherited": False,
-                "changed_at": at,
-                "disposition": None,
-            }
-        ]
-        if rng.random() < 0.02
-        else [],
-        "warehouse": {
-            "received_quantity": Decimal(100),
-            "issued_quantity": Decimal(0),
-            "stock": [{"location": f"WH-{rng.randint(1, 20)}", "quantity": _qty(rng)}],
-            "last_counts": [],
-        },
-        "material_receipt": {
-            "supplier_id": f"SUP-{n % 40}",
-            "supplier_lot": f"S-{code}",
-            "material_code": f"RM-MAT-{n % 100}",
-            "quantity": Decimal(1000),
-            "uom": "KG",
-        }
-        if raw
-        else None,
+        "holds": _holds(rng, code, at),
+        "warehouse": _warehouse(rng),
+        "material_receipt": _material_receipt(n, code) if raw else None,
         "erp_received_quantity": None,
         "production_cost": None,
         "cost_currency": None,
-        "shipments": [
-            {
-                "delivery_id": f"DLV-{n // 3}",
-                "customer_id": f"CUST-{(n // 3) % 200}",
-                "ship_to": "DC",
-                "quantity": _qty(rng),
-                "ship_date": date(2026, 1, 1) + timedelta(days=n % 300),
-            }
-        ]
-        if finished
-        else [],
-        "complaints": [
-            {
-                "complaint_id": f"CMP-{code}",
-                "customer_id": f"CUST-{(n // 3) % 200}",
-                "trace_code": codes[0],
-                "defect": "synthetic",
-                "severity": "LOW",
-                "received_at": at,
-            }
-        ]
-        if finished and rng.random() < 0.01
-        else [],
-        "reconciliation": {
-            "status": "NOT_APPLICABLE" if raw else "MATCHED",
-            "mes_quantity": None,
-            "wms_quantity": None,
-            "erp_quantity": None,
-            "wms_delta": None,
-            "erp_delta": None,
-            "missing": [],
-        },
+        "shipments": _shipments(rng, n) if finished else [],
+        "complaints": _complaints(rng, n, code, codes[0], at) if finished else [],
+        "reconciliation": _reconciliation(raw),
         "sources": ["ERP", "MES", "WMS"],
         "event_count": 5,
         "first_event_at": at,

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, select
 from sinks.store import queries
 from sinks.store import schema as s
 from sinks.store.report import recall_text, trace_text
-from tracesync.devtools.simulator.oracle import ExpectedChain, Oracle, ancestors
+from tracesync.devtools.simulator.expected import ExpectedChain, ancestors
+from tracesync.devtools.simulator.oracle import Oracle
 
 Chains = Mapping[str, Mapping[str, Any]]
 DISCREPANT = ("MISMATCH", "MISSING_SIDE")

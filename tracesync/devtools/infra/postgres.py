@@ -181,7 +181,7 @@ def _run(
     command: list[str], *, timeout_s: float, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 - fixed PostgreSQL tool command lines, no shell
             command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -5,8 +5,9 @@ events per the contract (:mod:`.events`); :mod:`.faults` injects recorded faults
 computes the expected final facts from the truth; :mod:`.publish` sends the records to Kafka.
 """
 
+from tracesync.devtools.simulator.expected import ExpectedChain
 from tracesync.devtools.simulator.faults import FaultRates
-from tracesync.devtools.simulator.oracle import ExpectedChain, Oracle
+from tracesync.devtools.simulator.oracle import Oracle
 from tracesync.devtools.simulator.scenario import Simulation, SimulationConfig, simulate
 
 __all__ = ["ExpectedChain", "FaultRates", "Oracle", "Simulation", "SimulationConfig", "simulate"]

@@ -27,10 +27,11 @@ def write_dump(
             line: dict[str, object] = {"topic": topics[record.system], "key": record.key}
             if record.envelope is not None:
                 line["envelope"] = serde.to_json(record.envelope)
-            else:
-                assert record.malformed is not None
+            elif record.malformed is not None:
                 line["malformed"] = record.malformed.reason
                 line["value_hex"] = wire_value(record, serde).hex()
+            else:
+                raise ValueError(f"record {record.key!r} has neither an envelope nor a fault")
             out.write(json.dumps(line, sort_keys=True) + "\n")
             lines += 1
     return lines

@@ -21,7 +21,8 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from tracesync.contracts.schemas import current
-from tracesync.contracts.serde import EnvelopeSerde, SingleObjectFormat
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.contracts.wire_formats import SingleObjectFormat
 from tracesync.devtools.simulator.events import TOPIC_OF_SYSTEM
 from tracesync.devtools.simulator.faults import OutRecord, malformed_bytes
 from tracesync.errors import DeliveryError, SerializationError, TracesyncError

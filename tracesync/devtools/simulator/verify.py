@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from tracesync.devtools.simulator.oracle import ExpectedChain, Oracle
+from tracesync.devtools.simulator.expected import ExpectedChain
+from tracesync.devtools.simulator.oracle import Oracle
 
 Chain = Mapping[str, Any]
 
@@ -26,11 +27,17 @@ def _pairs(items: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, Decimal], ...
 
 def observed(chain: Chain) -> dict[str, Any]:
     """The oracle's facts as read off a chain record."""
+    return {
+        **_production_facts(chain),
+        **_quality_facts(chain),
+        **_warehouse_facts(chain),
+        **_commercial_facts(chain),
+    }
+
+
+def _production_facts(chain: Chain) -> dict[str, Any]:
     production = chain["production"]
-    holds = chain["holds"]
-    warehouse = chain["warehouse"]
     receipt = chain.get("material_receipt") or {}
-    rec = chain["reconciliation"]
     return {
         "order_id": production["order_id"],
         "line_id": production["line_id"],
@@ -51,6 +58,12 @@ def observed(chain: Chain) -> dict[str, Any]:
                 if p["out_of_limit"]
             )
         ),
+    }
+
+
+def _quality_facts(chain: Chain) -> dict[str, Any]:
+    holds = chain["holds"]
+    return {
         "inspections": tuple(
             sorted((i["inspection_id"], i["verdict"]) for i in chain["inspections"])
         ),
@@ -62,12 +75,25 @@ def observed(chain: Chain) -> dict[str, Any]:
                 {(h["hold_id"], h["origin_code"]) for h in holds if h["active"] and h["inherited"]}
             )
         ),
+    }
+
+
+def _warehouse_facts(chain: Chain) -> dict[str, Any]:
+    warehouse = chain["warehouse"]
+    receipt = chain.get("material_receipt") or {}
+    return {
         "wms_received_quantity": _dec(warehouse["received_quantity"]),
         "wms_issued_quantity": _dec(warehouse["issued_quantity"]),
         "stock_by_location": _pairs(warehouse["stock"]),
         "last_counts": _pairs(warehouse["last_counts"]),
         # ERP's receipt of a lot: a production receipt for our batches, a purchase for raw lots
         "erp_received_quantity": _dec(chain["erp_received_quantity"] or receipt.get("quantity")),
+    }
+
+
+def _commercial_facts(chain: Chain) -> dict[str, Any]:
+    rec = chain["reconciliation"]
+    return {
         "shipments": tuple(
             sorted(
                 (s["delivery_id"], s["customer_id"], Decimal(str(s["quantity"])))

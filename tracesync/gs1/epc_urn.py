@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urlsplit
 
-from sinks.exports.digital_link import CANONICAL_DOMAIN, check_digit
+from tracesync.gs1.digital_link import CANONICAL_DOMAIN, check_digit
 
 _PARTS = re.compile(r"^urn:epc:(id|class|idpat):([a-z]+):(.+)$")
 # primary key -> qualifiers kept by the constrained form, finest first
@@ -58,7 +58,7 @@ def _item_key(scheme: str, kind: str, f: list[str]) -> str | None:
     return f"/01/{gtin}/{'10' if scheme == 'lgtin' else '21'}/{_v(rest)}"
 
 
-def _simple_key(scheme: str, f: list[str]) -> str | None:
+def _simple_key(scheme: str, f: list[str]) -> str | None:  # noqa: C901 - a branch per scheme
     """Schemes of a company prefix and one or two references."""
     joined = "".join(f[:2])
     if scheme == "sscc" and len(f) == 2 and len(joined) == 17:

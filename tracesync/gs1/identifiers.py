@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from sinks.exports.digital_link import (
+from tracesync.errors import ConfigurationError
+from tracesync.gs1.digital_link import (
     CANONICAL_DOMAIN,
     Gs1Code,
     Gs1SyntaxError,
@@ -25,8 +26,7 @@ from sinks.exports.digital_link import (
     looks_like_gs1,
     parse_gs1,
 )
-from sinks.exports.epc_urn import epc_urn_to_digital_link
-from tracesync.errors import ConfigurationError
+from tracesync.gs1.epc_urn import epc_urn_to_digital_link
 from tracesync.settings import ExportSettings
 
 PRIVATE = "urn:tracesync"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sinks.exports.epc_urn import constrain_digital_link, epc_urn_to_digital_link
+from tracesync.gs1.epc_urn import constrain_digital_link, epc_urn_to_digital_link
 
 CBV = "https://ref.gs1.org/cbv/"
 _VOCAB_PREFIX = {

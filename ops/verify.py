@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, select
 
+from ops.chain_topic import Record, TopicSnapshot, content_hash
 from sinks.store import schema
 from sinks.store.database import TraceStore
 from sinks.store.rows import chain_rows, jsonable
-from tracesync.ops.chain_topic import Record, TopicSnapshot, content_hash
 
 _SHOWN = 20
 

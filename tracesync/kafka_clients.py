@@ -72,12 +72,19 @@ def quix_producer_extra(kafka: KafkaSettings, settings: ProducerSettings) -> Con
     return config
 
 
-def quix_consumer_extra() -> Config:
+def quix_consumer_extra(session_timeout_ms: int) -> Config:
     """What the Quix engine's consumer gets on top of its own settings (group, offsets, commits).
 
     ``read_committed``: with exactly-once, records of aborted transactions must stay unseen.
+    ``fetch.wait.max.ms``: a rebalance asks the broker for every assigned changelog's offsets,
+    and each request waits behind the long-polling fetch on the same connection (librdkafka's
+    500 ms default made assigning 6 partitions of 6 topics take 18 s).
     """
-    return {"isolation.level": "read_committed"}
+    return {
+        "isolation.level": "read_committed",
+        "session.timeout.ms": session_timeout_ms,
+        "fetch.wait.max.ms": 100,
+    }
 
 
 def admin_config(kafka: KafkaSettings, **overrides: Any) -> Config:

@@ -143,6 +143,14 @@ class WorkerSettings(BaseModel):
     poll_timeout_s: float = Field(
         default=0.05, gt=0, description="quix: longest wait for a record before checkpointing"
     )
+    session_timeout_ms: int = Field(
+        default=45_000, ge=6_000, description="a dead worker's partitions move after this long"
+    )
+    transaction_timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        description="quix exactly-once: a dead worker's open transaction is aborted after this",
+    )
     store: str = Field(
         default="rocksdb://", description="faust table store: rocksdb:// or memory://"
     )

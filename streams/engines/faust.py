@@ -91,6 +91,7 @@ class FaustEngine:
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
+            broker_session_timeout=ws.session_timeout_ms / 1000,
             web_enabled=False,
             autodiscover=False,
             producer_acks=-1,

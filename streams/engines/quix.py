@@ -68,8 +68,8 @@ class QuixEngine:
             auto_offset_reset="earliest",
             commit_interval=ws.checkpoint_interval_s,
             commit_every=ws.checkpoint_max_records,
-            consumer_extra_config=quix_consumer_extra(),
-            producer_extra_config=quix_producer_extra(settings.kafka, settings.producer),
+            consumer_extra_config=quix_consumer_extra(ws.session_timeout_ms),
+            producer_extra_config=_producer_extra(settings),
             state_dir=folder,
             rocksdb_options=_rocksdb_options(),
             loglevel=self.loglevel,
@@ -135,6 +135,22 @@ class QuixEngine:
         context.state_manager.register_store(
             stream_id=stream_id, store_name=store_name, changelog_config=changelog
         )
+
+
+def _producer_extra(settings: Settings) -> dict[str, object]:
+    config = quix_producer_extra(settings.kafka, settings.producer)
+    ws = settings.worker
+    if ws.processing_guarantee == "exactly-once":
+        # one transactional id per app and instance (Quix would draw a random one): a restarted
+        # worker fences its killed predecessor and aborts its open transaction at once, instead
+        # of read_committed readers waiting for the transaction timeout
+        config["transactional.id"] = f"{ws.app_id}-{ws.instance}"
+        config["transaction.timeout.ms"] = ws.transaction_timeout_ms
+        # librdkafka: a record must time out before the transaction it belongs to
+        config["delivery.timeout.ms"] = min(
+            settings.producer.delivery_timeout_ms, ws.transaction_timeout_ms
+        )
+    return config
 
 
 def _rocksdb_options() -> RocksDBOptions:

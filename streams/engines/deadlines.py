@@ -9,8 +9,10 @@ to the batches in them that are still waiting. Keys:
 - ``b<bucket>``: the batch codes filed in a bucket (a JSON list);
 - ``i``: the buckets in use, in order (a JSON list), so the timer reads one key when none is due.
 
-A batch is filed once per wait, and a bucket is deleted once taken, so a due batch is sent once
-per wait; a repeat after a crash is harmless (``RECONCILIATION_DUE`` has a deterministic id).
+A batch taken as due is filed again ``resend_after_ms`` later: if the event it was sent was lost
+(a crash after the emptied bucket reached the changelog but before the event reached its topic),
+it is sent again; once merged, the batch stops waiting and the second filing finds nothing. A
+repeat is harmless (``RECONCILIATION_DUE`` has a deterministic event id).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import orjson
 _WAITING = b"p"
 _BUCKET = b"b"
 _INDEX = b"i"
+
+RESEND_AFTER_MS = 30_000
 
 
 class KeyValue(Protocol):
@@ -39,9 +43,12 @@ class KeyValue(Protocol):
 class Deadlines:
     """The waiting batches of one partition."""
 
-    def __init__(self, kv: KeyValue, bucket_ms: int = 1000) -> None:
+    def __init__(
+        self, kv: KeyValue, bucket_ms: int = 1000, resend_after_ms: int = RESEND_AFTER_MS
+    ) -> None:
         self._kv = kv
         self._bucket_ms = bucket_ms
+        self._resend_after_ms = resend_after_ms
 
     def track(self, changes: Mapping[str, bool], due_ms: int) -> None:
         """Apply ``batch code -> waiting?``; a batch that starts waiting falls due at ``due_ms``."""
@@ -55,7 +62,7 @@ class Deadlines:
             elif not waiting and known:
                 self._kv.delete(key)
         if filed:
-            self._file(filed, -(-due_ms // self._bucket_ms))
+            self._file(filed, self._bucket_of(due_ms))
 
     def waiting(self, code: str) -> int | None:
         """When a waiting batch falls due (epoch ms), or None when it is not waiting."""
@@ -63,7 +70,7 @@ class Deadlines:
         return int(value) if value is not None else None
 
     def take_due(self, now_ms: int) -> list[str]:
-        """The batches due by ``now_ms`` that still wait; their buckets are emptied."""
+        """The batches due by ``now_ms`` that still wait; filed again for a resend."""
         index = self._index()
         ripe = bisect.bisect_right(index, now_ms // self._bucket_ms)
         if ripe == 0:
@@ -77,7 +84,13 @@ class Deadlines:
                     due[code] = None
             self._kv.delete(key)
         self._kv.set(_INDEX, orjson.dumps(index[ripe:]))
+        if due:
+            self._file(list(due), self._bucket_of(now_ms + self._resend_after_ms))
         return list(due)
+
+    def _bucket_of(self, at_ms: int) -> int:
+        """The bucket of a due time: the first whole bucket at or after it."""
+        return -(-at_ms // self._bucket_ms)
 
     def _file(self, codes: list[str], bucket: int) -> None:
         key = _bucket_key(bucket)

@@ -18,7 +18,7 @@ from typing import Any
 
 from quixstreams.processing import ProcessingContext
 from quixstreams.sinks import BaseSink
-from quixstreams.state.base import PartitionTransaction
+from quixstreams.state.base import PartitionTransaction, StorePartition
 
 from streams import state
 from streams.domain.chain import TraceChain
@@ -61,7 +61,7 @@ class Stage(BaseSink):
         self._stream_id = stream_id
         self._store_name = store_name
         self._records: list[Incoming] = []
-        self._assignment: dict[int, int] = {}
+        self._assignment: dict[int, StorePartition] = {}
 
     def __repr__(self) -> str:
         return f"<Stage {self._stream_id}>"
@@ -116,8 +116,13 @@ class Stage(BaseSink):
 
     def _assigned(self) -> set[int]:
         store = self._context.state_manager.get_store(self._stream_id, self._store_name)
-        assignment = {partition: id(sp) for partition, sp in store.partitions.items()}
-        if assignment != self._assignment:
+        assignment = dict(store.partitions)
+        # a partition given up and assigned again has a new StorePartition (the references kept
+        # here keep old ones alive, so identity cannot be confused by a reused address)
+        same = assignment.keys() == self._assignment.keys() and all(
+            assignment[p] is self._assignment[p] for p in assignment
+        )
+        if not same:
             self._assignment = assignment
             self.reassigned()
         return set(assignment)

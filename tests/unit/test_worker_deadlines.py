@@ -35,7 +35,17 @@ def test_a_waiting_batch_is_due_once_its_second_has_passed() -> None:
     assert deadlines.waiting("B2") is None
     assert deadlines.take_due(10_500) == []  # filed in the bucket of second 11
     assert deadlines.take_due(11_000) == ["B1"]
-    assert deadlines.take_due(60_000) == []  # taken once per wait
+    assert deadlines.take_due(11_000) == []
+
+
+def test_a_due_batch_is_sent_again_until_it_stops_waiting() -> None:
+    deadlines = Deadlines(DictKV(), resend_after_ms=30 * SECOND)
+    deadlines.track({"B1": True}, due_ms=10 * SECOND)
+    assert deadlines.take_due(10 * SECOND) == ["B1"]
+    assert deadlines.take_due(39 * SECOND) == []
+    assert deadlines.take_due(40 * SECOND) == ["B1"]  # the first event may have been lost
+    deadlines.track({"B1": False}, due_ms=41 * SECOND)  # the event arrived: it stopped waiting
+    assert deadlines.take_due(99 * SECOND) == []
 
 
 def test_a_batch_that_stopped_waiting_is_not_due() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from tracesync.commands.context import settings_from
+from tracesync.commands.context import settings_from, with_worker
 
 
 @click.command("bench")
@@ -26,6 +26,19 @@ from tracesync.commands.context import settings_from
     default=50_000,
     show_default=True,
     help="Events offered at --rate for the latency measurement.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["quix", "faust"]),
+    default=None,
+    help="Stream engine of the workers (default: settings.worker.engine).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes in one consumer group, splitting the partitions.",
 )
 @click.option(
     "--timeout",
@@ -46,6 +59,8 @@ def bench(
     rate: float,
     latency_events: int,
     worker_events: int,
+    engine: str | None,
+    workers: int,
     timeout_s: float,
     out: Path | None,
 ) -> None:
@@ -56,7 +71,8 @@ def bench(
     consuming the same records, no processing), sustained end-to-end throughput (all events as
     fast as possible until the store holds every chain), the worker alone (its lag on events
     already published, drained to zero) and end-to-end latency (events offered
-    at --rate; per batch, store time minus the time of its latest event). Progress goes to
+    at --rate; per batch, store time minus the time of its latest event). --engine and --workers
+    choose the stream engine and how many worker processes share the work. Progress goes to
     stderr, the JSON document to stdout. Not part of `make test`: speed is reported, never
     asserted.
     """
@@ -71,7 +87,7 @@ def bench(
     from tracesync.devtools.bench.workload import build_workload, encode_all
     from tracesync.devtools.pipeline import LocalPipeline
 
-    settings = settings_from(ctx)
+    settings = with_worker(settings_from(ctx), engine=engine)
 
     def echo(message: str) -> None:
         click.echo(f"[bench] {message}", err=True)
@@ -90,7 +106,7 @@ def bench(
         echo(f"  {ceiling['events_per_s']} events/s")
         echo("throughput: all events as fast as possible through worker and store sink")
         sustained = throughput(
-            phase_settings(settings, run, "throughput"),
+            phase_settings(settings, run, "throughput", workers),
             workload,
             values,
             echo=echo,
@@ -102,7 +118,7 @@ def bench(
             echo(f"worker alone: {worker_events} events already in the source topics")
             few = build_workload(worker_events, seed=3)
             alone = worker_only(
-                phase_settings(settings, run, "worker"),
+                phase_settings(settings, run, "worker", workers),
                 few,
                 encode_all(few, serde),
                 echo=echo,
@@ -112,7 +128,7 @@ def bench(
         echo(f"latency: {latency_events} events offered at {rate:.0f}/s")
         offered = build_workload(latency_events, seed=2)
         lat = latency(
-            phase_settings(settings, run, "latency"),
+            phase_settings(settings, run, "latency", workers),
             offered,
             serde,
             rate=rate,
@@ -127,6 +143,12 @@ def bench(
             "cpus": _cpus(),
             "kafka": settings.kafka.version,
             "wire_format": "confluent+registry" if settings.registry.enabled else "single-object",
+        },
+        "worker": {
+            "engine": settings.worker.engine,
+            "processes": workers,
+            "processing_guarantee": settings.worker.processing_guarantee,
+            "partitions": settings.source_partitions,
         },
         "raw_ceiling": ceiling,
         "throughput": sustained,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tracesync.commands.context import settings_from
+from tracesync.commands.context import settings_from, with_worker
 
 
 @click.command("worker")
@@ -32,13 +32,5 @@ def worker(ctx: click.Context, engine: str | None, instance: str | None, logleve
     """
     from streams.bootstrap import build_worker
 
-    settings = settings_from(ctx)
-    overrides: dict[str, str] = {}
-    if engine is not None:
-        overrides["engine"] = engine
-    if instance is not None:
-        overrides["instance"] = instance
-    if overrides:
-        worker_settings = settings.worker.model_validate(settings.worker.model_dump() | overrides)
-        settings = settings.model_copy(update={"worker": worker_settings})
+    settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
     build_worker(settings, loglevel).run()

@@ -1,14 +1,16 @@
 """The composition root of the stream worker: topics, codecs and the engine, from settings.
 
 ``tracesync worker`` calls :func:`build_worker`; tests call the same builders. The topic layout is
-checked (co-partitioned sources, changelogs created up front) before the engine starts.
+checked (co-partitioned sources; for faust, its changelogs created up front) before the engine
+starts. The engine (``settings.worker.engine``) is imported only when chosen.
 """
 
 from __future__ import annotations
 
-from streams.app import TABLES, TraceWorker, WorkerCodecs, WorkerTopics
+from streams.engines.base import Engine, WorkerCodecs, WorkerTopics
 from streams.processor import Incoming
 from tracesync.bootstrap import admin, catalog, ensure_topics, envelope_serde, record_serde
+from tracesync.errors import ConfigurationError
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
@@ -25,12 +27,15 @@ def worker_topics(settings: Settings) -> WorkerTopics:
     )
 
 
-def changelog_catalog(settings: Settings) -> TopicCatalog:
-    """The worker tables' changelog topics, created up front with the source partition count.
+def faust_changelog_catalog(settings: Settings) -> TopicCatalog:
+    """The faust tables' changelog topics, created up front with the source partition count.
 
     faust would create them itself, but then checks their partitions against metadata that does
     not list them yet and fails; creating them first (and waiting until visible) avoids that.
+    (Quix Streams creates its changelog topics itself, before it subscribes.)
     """
+    from streams.engines.faust import TABLES  # noqa: PLC0415 (faust only when it runs)
+
     specs = tuple(
         TopicSpec(
             f"{settings.worker.app_id}-{table}-changelog",
@@ -45,19 +50,35 @@ def changelog_catalog(settings: Settings) -> TopicCatalog:
     return TopicCatalog("", specs)
 
 
-def build_worker(settings: Settings) -> TraceWorker:
-    """The stream worker, after checking the topic layout it relies on."""
-    ensure_topics(settings)
-    apply(admin(settings), changelog_catalog(settings))
-    topics = worker_topics(settings)
+def worker_codecs(settings: Settings, topics: WorkerTopics) -> WorkerCodecs:
     envelopes = envelope_serde(settings)
 
     def decode_envelope(record: Incoming) -> dict[str, object]:
         return envelopes.decode(record.value or b"", record.origin)
 
-    codecs = WorkerCodecs(
+    return WorkerCodecs(
         decode_envelope=decode_envelope,
         encode_chain=record_serde(settings, "TraceChain", topics.chain).encode,
         encode_alert=record_serde(settings, "Alert", topics.alerts).encode,
     )
-    return TraceWorker(settings, topics, codecs)
+
+
+def build_worker(settings: Settings, loglevel: str = "info") -> Engine:
+    """The stream worker on the configured engine, after checking the topic layout it relies on."""
+    ws = settings.worker
+    ensure_topics(settings)
+    topics = worker_topics(settings)
+    codecs = worker_codecs(settings, topics)
+    if ws.engine == "quix":
+        from streams.engines.quix import QuixEngine  # noqa: PLC0415 (one engine per process)
+
+        return QuixEngine(settings, topics, codecs, loglevel)
+    if ws.processing_guarantee != "at-least-once":
+        raise ConfigurationError(
+            "the faust engine runs at-least-once only (its exactly-once mode does not hold under "
+            "a kill); set worker.processing_guarantee=at-least-once or use --engine quix"
+        )
+    from streams.engines.faust import FaustEngine  # noqa: PLC0415 (one engine per process)
+
+    apply(admin(settings), faust_changelog_catalog(settings))
+    return FaustEngine(settings, topics, codecs, loglevel)

@@ -125,15 +125,46 @@ class IngestFilesSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    """The stream worker (faust): identity, state store, buffering and the domain rules."""
+    """The stream worker: engine, identity, state, checkpoints, buffering and the domain rules."""
 
-    app_id: str = "tracesync-worker"
+    engine: Literal["quix", "faust"] = Field(
+        default="quix", description="stream engine: Quix Streams (default) or faust-streaming"
+    )
+    app_id: str = Field(default="tracesync-worker", description="consumer group and app id")
+    instance: str = Field(
+        default="main",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="names this process's state folder; give each worker on one host its own",
+    )
+    processing_guarantee: Literal["at-least-once", "exactly-once"] = Field(
+        default="at-least-once",
+        description="exactly-once (Kafka transactions) is for the quix engine only",
+    )
+    checkpoint_interval_s: float = Field(
+        default=0.25, gt=0, description="quix: merge, write state and commit this often"
+    )
+    checkpoint_max_records: int = Field(
+        default=20_000, gt=0, description="quix: or after this many records, whichever is first"
+    )
+    poll_timeout_s: float = Field(
+        default=0.05, gt=0, description="quix: longest wait for a record before checkpointing"
+    )
+    session_timeout_ms: int = Field(
+        default=45_000, ge=6_000, description="a dead worker's partitions move after this long"
+    )
+    transaction_timeout_ms: int = Field(
+        default=10_000,
+        ge=1_000,
+        description="quix exactly-once: a dead worker's open transaction is aborted after this",
+    )
     store: str = Field(
         default="rocksdb://", description="faust table store: rocksdb:// or memory://"
     )
     replication_factor: int = Field(default=1, ge=1, description="of the worker's internal topics")
-    take_max: int = Field(default=1000, gt=0, description="records merged per buffer at most")
-    take_within_s: float = Field(default=0.05, gt=0, description="wait this long to fill a buffer")
+    take_max: int = Field(default=1000, gt=0, description="faust: records merged per buffer")
+    take_within_s: float = Field(
+        default=0.05, gt=0, description="faust: wait this long to fill a buffer"
+    )
     cache_size: int = Field(default=2048, ge=0, description="chains kept decoded in memory")
     tolerance: Decimal = Field(
         default=Decimal("0.005"), ge=0, description="relative, MES vs WMS/ERP"

@@ -92,12 +92,15 @@ def _qty(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+@pytest.mark.parametrize("engine", [None, "faust"], ids=["default-engine", "faust"])
 def test_demo_answers_match_the_oracle(
-    kafka_broker: KafkaBroker, schema_registry: Any, tmp_path: Path
+    engine: str | None, kafka_broker: KafkaBroker, schema_registry: Any, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
+    args = ["demo", "--batches", str(BATCHES), "--seed", str(SEED), "--timeout", "300"]
+    args += ["--engine", engine] if engine else []
     done = subprocess.run(
-        [TRACESYNC, "demo", "--batches", str(BATCHES), "--seed", str(SEED), "--timeout", "300"],
+        [TRACESYNC, *args],
         env=_demo_env(kafka_broker, schema_registry, home),
         capture_output=True,
         text=True,
@@ -113,6 +116,7 @@ def test_demo_answers_match_the_oracle(
         assert section is not None, f"no answer {title!r}{tail}"
         assert MATCHES in section, f"{title}: does not say it matches the oracle{tail}"
     assert "DIFFERS" not in out
+    assert f"worker on the {engine or 'quix'} engine" in out, tail
     assert "answered 422" in out and "payload.planned_quantity.value" in out, tail
     assert "payload.quantity.value" in out, "the CSV error report names the bad field" + tail
 

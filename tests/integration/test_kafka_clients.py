@@ -1,8 +1,8 @@
-"""Both Kafka clients of the project against the real local broker (Kafka 4.x, KRaft).
+"""The project's Kafka clients against the real local broker (Kafka 4.x, KRaft).
 
-confluent-kafka (producers, sinks) and aiokafka (under faust) must produce and consume against the
-broker version we run, and must agree on where a key lands (murmur2), or faust tables and the
-producers would disagree about which partition holds a batch.
+confluent-kafka (producers, sinks, Quix Streams) and aiokafka (under faust) must produce and
+consume against the broker version we run, and must agree on where a key lands (murmur2), or the
+engines' state and the producers would disagree about which partition holds a batch.
 """
 
 from __future__ import annotations
@@ -194,3 +194,28 @@ def test_murmur2_random_matches_aiokafka_partitioner(
 
     assert by_confluent == by_aiokafka
     assert len(set(by_confluent.values())) == 12, "300 keys should reach all 12 partitions"
+
+
+def test_quix_streams_default_producer_places_keys_like_murmur2_random(
+    kafka_broker: KafkaBroker, unique_topic: Callable[..., str]
+) -> None:
+    """Quix Streams' own producer (``partitioner=murmur2`` by default) agrees on keyed records."""
+    from quixstreams.kafka import Producer as QuixProducer  # noqa: PLC0415 (this test only)
+
+    topic = unique_topic(partitions=12)
+    keys = [f"B-{i:06d}".encode() for i in range(300)] + [b"LOT:\xc3\xa9-1", b"x"]
+    confluent = produce_acknowledged(
+        idempotent_producer(kafka_broker.bootstrap_servers), topic, [(k, b"c:" + k) for k in keys]
+    )
+    by_confluent = {value[2:]: partition for value, partition in confluent.items()}
+    by_quix: dict[bytes, int] = {}
+
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
+        assert err is None, err
+        by_quix[key_of(msg)] = int(msg.partition() or 0)
+
+    quix = QuixProducer(broker_address=kafka_broker.bootstrap_servers)
+    for key in keys:
+        quix.produce(topic, value=b"q:" + key, key=key, on_delivery=on_delivery)
+    assert quix.flush(30) == 0
+    assert by_quix == by_confluent

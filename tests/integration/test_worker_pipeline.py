@@ -2,6 +2,7 @@
 
 ``tracesync worker`` runs as a real process; events go in through the idempotent producer core
 and chain/alert records are read back from Kafka and compared with what the pure domain says.
+The engines' contract suite: every worker test runs on each engine (``quix`` and ``faust``).
 """
 
 from __future__ import annotations
@@ -155,9 +156,17 @@ class Plant:
         )
 
 
+ENGINES = ("quix", "faust")
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
 def worker_settings(
-    kafka_broker: KafkaBroker, tmp_path: Path, unique_group: Callable[..., str]
+    kafka_broker: KafkaBroker, tmp_path: Path, unique_group: Callable[..., str], engine: str
 ) -> Settings:
     prefix = f"{uuid.uuid4().hex[:8]}."
     settings = Settings(
@@ -166,7 +175,12 @@ def worker_settings(
         source_partitions=3,
         kafka={"bootstrap_servers": kafka_broker.bootstrap_servers},
         registry={"enabled": False},
-        worker={"app_id": unique_group("worker"), "settle_s": 2.0, "take_within_s": 0.02},
+        worker={
+            "engine": engine,
+            "app_id": unique_group("worker"),
+            "settle_s": 2.0,
+            "take_within_s": 0.02,
+        },
     )
     bootstrap.ensure_topics(settings)
     return settings
@@ -345,8 +359,8 @@ def test_a_missing_side_becomes_a_discrepancy_after_the_settle_time(
     chains.close()
 
 
-def test_decode_errors_name_the_origin(worker_settings: Settings) -> None:
-    serde = bootstrap.envelope_serde(worker_settings)
+def test_decode_errors_name_the_origin() -> None:
+    serde = bootstrap.envelope_serde(Settings(registry={"enabled": False}))
     with pytest.raises(Exception) as info:
         serde.decode(b"garbage", RecordOrigin("mes.events", 2, 17))
     assert "mes.events[2]@17" in str(info.value)

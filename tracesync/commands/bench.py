@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from tracesync.commands.context import settings_from
+from tracesync.commands.context import settings_from, with_worker
 
 
 @click.command("bench")
@@ -25,6 +25,19 @@ from tracesync.commands.context import settings_from
     default=50_000,
     show_default=True,
     help="Events offered at --rate for the latency measurement.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["quix", "faust"]),
+    default=None,
+    help="Stream engine of the workers (default: settings.worker.engine).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes in one consumer group, splitting the partitions.",
 )
 @click.option(
     "--timeout",
@@ -45,6 +58,8 @@ def bench(
     rate: float,
     latency_events: int,
     worker_events: int,
+    engine: str | None,
+    workers: int,
     timeout_s: float,
     out: Path | None,
 ) -> None:
@@ -55,7 +70,8 @@ def bench(
     consuming the same records, no processing), sustained end-to-end throughput (all events as
     fast as possible until the store holds every chain), the worker alone (its lag on events
     already published, drained to zero) and end-to-end latency (events offered
-    at --rate; per batch, store time minus the time of its latest event). Progress goes to
+    at --rate; per batch, store time minus the time of its latest event). --engine and --workers
+    choose the stream engine and how many worker processes share the work. Progress goes to
     stderr, the JSON document to stdout. Not part of `make test`: speed is reported, never
     asserted.
     """
@@ -64,8 +80,8 @@ def bench(
     def echo(message: str) -> None:
         click.echo(f"[bench] {message}", err=True)
 
-    options = BenchOptions(events, rate, latency_events, worker_events, timeout_s)
-    result = run_bench(settings_from(ctx), options, echo)
+    options = BenchOptions(events, rate, latency_events, worker_events, timeout_s, workers)
+    result = run_bench(with_worker(settings_from(ctx), engine=engine), options, echo)
     text = json.dumps(result.document, indent=2)
     click.echo(text)
     if out is not None:

@@ -22,3 +22,12 @@ def settings_from(ctx: click.Context) -> Settings:
     if not isinstance(root.obj, Settings):
         root.obj = load_settings()
     return root.obj
+
+
+def with_worker(settings: Settings, **overrides: object) -> Settings:
+    """``settings`` with some worker settings replaced (validated); None values are ignored."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    if not given:
+        return settings
+    worker = settings.worker.model_validate(settings.worker.model_dump() | given)
+    return settings.model_copy(update={"worker": worker})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from tracesync.commands.context import settings_from
+from tracesync.commands.context import settings_from, with_worker
 from tracesync.errors import TracesyncError
 
 
@@ -19,6 +19,12 @@ from tracesync.errors import TracesyncError
 @click.option("--seed", default=7, show_default=True, help="Simulation seed.")
 @click.option("--keep-running", is_flag=True, help="Leave components and infrastructure up.")
 @click.option(
+    "--engine",
+    type=click.Choice(["quix", "faust"]),
+    default=None,
+    help="Stream engine of the worker (default: settings.worker.engine, quix).",
+)
+@click.option(
     "--timeout",
     "timeout_s",
     default=600.0,
@@ -26,14 +32,21 @@ from tracesync.errors import TracesyncError
     help="Seconds to wait for the store to match the oracle.",
 )
 @click.pass_context
-def demo(ctx: click.Context, batches: int, seed: int, keep_running: bool, timeout_s: float) -> None:
+def demo(
+    ctx: click.Context,
+    batches: int,
+    seed: int,
+    keep_running: bool,
+    engine: str | None,
+    timeout_s: float,
+) -> None:
     """Run the whole pipeline on a simulated plant and answer three questions from the store.
 
     Exit code 0 when the trace store and every answer match the simulator's oracle.
     """
     from tracesync.devtools.demo.run import DemoOptions, run_demo
 
-    settings = settings_from(ctx)
+    settings = with_worker(settings_from(ctx), engine=engine)
     options = DemoOptions(batches, seed, keep_running, timeout_s)
     try:
         code = run_demo(settings, options, echo=click.echo)

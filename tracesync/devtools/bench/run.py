@@ -32,9 +32,10 @@ class Phase:
 
     settings: Settings
     run_dir: Path
+    workers: int = 1
 
 
-def phase_settings(base: Settings, run: str, name: str) -> Phase:
+def phase_settings(base: Settings, run: str, name: str, workers: int = 1) -> Phase:
     run_dir = (base.home / "bench" / run / name).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     settings = base.model_copy(
@@ -47,7 +48,7 @@ def phase_settings(base: Settings, run: str, name: str) -> Phase:
             "home": run_dir,
         }
     )
-    return Phase(settings, run_dir)
+    return Phase(settings, run_dir, workers)
 
 
 def _producer(settings: Settings) -> Producer:
@@ -107,11 +108,18 @@ def raw_ceiling(
     }
 
 
+def _start_workers(pipeline: LocalPipeline, workers: int) -> None:
+    """``workers`` worker processes in one consumer group, each with its own state folder."""
+    for n in range(1, workers + 1):
+        name = "worker" if workers == 1 else f"worker-{n}"
+        pipeline.start(name, ["worker", "--loglevel", "warning", "--instance", name])
+
+
 def _start_pipeline(phase: Phase, echo: Echo) -> LocalPipeline:
     bootstrap.ensure_topics(phase.settings)
     pipeline = LocalPipeline(phase.settings, phase.run_dir / "logs", echo=echo)
     pipeline.up_infrastructure()
-    pipeline.start("worker", ["worker", "--loglevel", "warning"])
+    _start_workers(pipeline, phase.workers)
     pipeline.start("sink-store", ["sink", "store"])
     return pipeline
 
@@ -212,8 +220,8 @@ def worker_only(
 ) -> dict[str, Any]:
     """The stream worker alone: events already in the source topics, time its lag to zero.
 
-    The clock starts when the worker's first commit shows (faust commits every second, so the
-    figure is good to about a second of the run).
+    The clock starts when the workers' first commit shows (faust commits every second, quix every
+    checkpoint, so the figure is good to about a second of the run).
     """
     bootstrap.ensure_topics(phase.settings)
     keys = [e["batch_code"].encode() for e in workload.envelopes]
@@ -221,7 +229,7 @@ def worker_only(
     _produce_all(_producer(phase.settings), topics, keys, values)
     lags = _Lags(phase)
     pipeline = LocalPipeline(phase.settings, phase.run_dir / "logs", echo=echo)
-    pipeline.start("worker", ["worker", "--loglevel", "warning"])
+    _start_workers(pipeline, phase.workers)
     memory = PeakMemory()
     started: list[tuple[float, int]] = []
 

@@ -35,6 +35,8 @@ class BenchOptions:
     latency_events: int
     worker_events: int
     timeout_s: float
+    workers: int = 1
+    """worker processes in one consumer group"""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,12 @@ def run_bench(settings: Settings, options: BenchOptions, echo: Echo) -> BenchRes
             "kafka": settings.kafka.version,
             "wire_format": "confluent+registry" if settings.registry.enabled else "single-object",
         },
+        "worker": {
+            "engine": settings.worker.engine,
+            "processes": options.workers,
+            "processing_guarantee": settings.worker.processing_guarantee,
+            "partitions": settings.source_partitions,
+        },
         **measured,
         "ratio_to_raw_ceiling": round(sustained["events_per_s"] / ceiling["events_per_s"], 3),
     }
@@ -81,14 +89,14 @@ def _measure(
     ceiling = raw_ceiling(settings, run, keys, values)
     echo(f"  {ceiling['events_per_s']} events/s")
     echo("throughput: all events as fast as possible through worker and store sink")
-    phase = phase_settings(settings, run, "throughput")
+    phase = phase_settings(settings, run, "throughput", options.workers)
     sustained = throughput(phase, workload, values, echo=echo, timeout_s=options.timeout_s)
     echo(f"  {sustained['events_per_s']} events/s")
     alone = _worker_alone(settings, run, serde, options, echo)
     echo(f"latency: {options.latency_events} events offered at {options.rate:.0f}/s")
     offered = build_workload(options.latency_events, seed=2)
     lat = latency(
-        phase_settings(settings, run, "latency"),
+        phase_settings(settings, run, "latency", options.workers),
         offered,
         serde,
         rate=options.rate,
@@ -111,7 +119,7 @@ def _worker_alone(
     echo(f"worker alone: {options.worker_events} events already in the source topics")
     few = build_workload(options.worker_events, seed=3)
     alone = worker_only(
-        phase_settings(settings, run, "worker"),
+        phase_settings(settings, run, "worker", options.workers),
         few,
         encode_all(few, serde),
         echo=echo,

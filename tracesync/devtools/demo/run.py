@@ -228,7 +228,11 @@ class DemoSession:
         rest_url = rest_base_url(self.settings.ingest.host, self.settings.ingest.port)
         _wait_for_rest(self.pipeline, rest_url)
         names = ", ".join(self.pipeline.components)
-        self.echo(f"components up ({names}); WMS stand-in at {self.wms.url}")
+        ws = self.settings.worker
+        self.echo(
+            f"components up ({names}; worker on the {ws.engine} engine, {ws.processing_guarantee})"
+            f"; WMS stand-in at {self.wms.url}"
+        )
         keys = {k: v.get_secret_value() for k, v in self.settings.ingest.api_keys.items()}
         return PlantFeed(rest_url, keys, erp, self.run_.drop, self.settings.plant)
 

@@ -1,4 +1,4 @@
-"""The faust-streaming worker: thin agents around :mod:`streams.processor` and the genealogy.
+"""The faust-streaming engine: thin agents around :mod:`streams.processor` and the genealogy.
 
 Agents (``concurrency=1``, at-least-once):
 
@@ -20,54 +20,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 import weakref
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import faust
 from faust.streams import _current_event
 
 from streams import state
-from streams.domain import genealogy as gen
-from streams.domain.alerts import Alert
 from streams.domain.reconcile import ReconciliationRules
-from streams.domain.view import ChainView
+from streams.engines.base import (
+    Output,
+    RecordIO,
+    WorkerCodecs,
+    WorkerTopics,
+    now_ms,
+    state_dir,
+)
+from streams.lineage import LineageProcessor
 from streams.output import OutputProducer
-from streams.processor import ChainProcessor, DeadLetter, Incoming, StepResult
-from streams.records import alert_record, chain_record
-from tracesync.deadletter import dead_letter_headers
+from streams.processor import ChainProcessor, Incoming, StepResult
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TABLES = ("chains", "lots", "pending")
 """The worker's tables; each has a compacted changelog topic ``<app_id>-<table>-changelog``."""
-
-RecordEncoder = Callable[[dict[str, Any]], bytes]
-EventDecoder = Callable[[Incoming], Any]
-
-
-@dataclass(frozen=True)
-class WorkerTopics:
-    """Names of the topics the worker reads and writes."""
-
-    sources: tuple[str, ...]
-    derived: str
-    genealogy: str
-    chain: str
-    alerts: str
-    dead_letter: str
-
-
-@dataclass(frozen=True)
-class WorkerCodecs:
-    """How source envelopes are decoded and chain/alert records encoded on the wire."""
-
-    decode_envelope: Callable[[Incoming], dict[str, Any]]
-    encode_chain: RecordEncoder
-    encode_alert: RecordEncoder
 
 
 @contextlib.contextmanager
@@ -86,16 +64,21 @@ def _in_partition_of(event: faust.EventT[bytes]) -> Iterator[None]:
         _current_event.reset(token)
 
 
-class TraceWorker:
+class FaustEngine:
     """The faust app with its topics, tables and agents, built from settings."""
 
-    def __init__(self, settings: Settings, topics: WorkerTopics, codecs: WorkerCodecs) -> None:
+    name = "faust"
+
+    def __init__(
+        self, settings: Settings, topics: WorkerTopics, codecs: WorkerCodecs, loglevel: str
+    ) -> None:
         ws = settings.worker
         self.settings = settings
         self.topics = topics
-        self.codecs = codecs
+        self.io = RecordIO(topics, codecs, settings.plant)
+        self.loglevel = loglevel
         self.rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
-        datadir = (settings.home / "worker" / ws.app_id).resolve()
+        datadir = state_dir(settings)
         datadir.parent.mkdir(parents=True, exist_ok=True)
         self.app = faust.App(
             ws.app_id,
@@ -108,13 +91,14 @@ class TraceWorker:
             topic_allow_declare=True,
             consumer_auto_offset_reset="earliest",
             broker_commit_interval=1.0,
+            broker_session_timeout=ws.session_timeout_ms / 1000,
             web_enabled=False,
             autodiscover=False,
             producer_acks=-1,
         )
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
         raw |= {"key_serializer": "raw", "value_serializer": "raw"}
-        self._inputs = self.app.topic(*topics.sources, topics.derived, **raw)
+        self._inputs = self.app.topic(*topics.merge_inputs, **raw)
         self._derived = self.app.topic(topics.derived, **raw)
         self._genealogy = self.app.topic(topics.genealogy, **raw)
         self._dlq = self.app.topic(topics.dead_letter, **raw)
@@ -132,11 +116,24 @@ class TraceWorker:
         self.lots = self.app.Table("lots", default=None, options=table_options, **as_bytes)
         self.pending = self.app.Table("pending", default=None, options=table_options, **as_bytes)
         self.processor = ChainProcessor(
-            decode=self._decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
+            decode=self.io.decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
         )
+        self.lineage = LineageProcessor(load=self._load_node)
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
         self._due_sent: set[str] = set()
         self._register()
+
+    def run(self) -> None:
+        """Run the faust worker until SIGTERM/SIGINT."""
+
+        class Worker(faust.Worker):
+            def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+                # faust's terminal spinner sets the root logger to DEBUG so that it spins on
+                # every record; that builds a log record for every message sent (a tenth of the
+                # CPU)
+                self.spinner = None
+
+        Worker(self.app, loglevel=self.loglevel).execute_from_commandline()
 
     # -- wiring ---------------------------------------------------------------------------
     def _register(self) -> None:
@@ -150,11 +147,6 @@ class TraceWorker:
         self.processor.cache.clear()
 
     # -- merge ----------------------------------------------------------------------------
-    def _decode(self, record: Incoming) -> Any:
-        if record.topic == self.topics.derived:
-            return state.decode_event(record.value or b"")
-        return state.event_from_envelope(self.codecs.decode_envelope(record))
-
     def _load(self, code: str) -> Any:
         with _in_partition_of(self._events_by_code[code]):
             data = self.chains.get(code.encode())
@@ -177,21 +169,15 @@ class TraceWorker:
             with _in_partition_of(self._events_by_code[code]):
                 self.chains[code.encode()] = state.encode_chain(chain)
         self._track_pending(result.pending)
-        for view in result.views:
-            self._publish_chain(view)
-        for alert in result.alerts:
-            self._publish_alert(alert)
-        for message in result.genealogy:
-            self._out.send(
-                self.topics.genealogy, message.lot_code.encode(), state.encode_message(message)
-            )
-        for letter in result.dead_letters:
-            self._dead_letter(letter)
+        for output in self.io.outputs(result):
+            self._send(output)
         await self._out.flush()
 
+    def _send(self, output: Output) -> None:
+        self._out.send(output.topic, output.key, output.value, output.headers)
+
     def _track_pending(self, pending: dict[str, bool]) -> None:
-        now_ms = int(time.time() * 1000)
-        due_ms = now_ms + int(self.rules.settle_seconds * 1000)
+        due_ms = now_ms() + int(self.rules.settle_seconds * 1000)
         for code, awaiting in pending.items():
             key = code.encode()
             with _in_partition_of(self._events_by_code[code]):
@@ -201,63 +187,32 @@ class TraceWorker:
                     del self.pending[key]
                     self._due_sent.discard(code)
 
-    def _publish_chain(self, view: ChainView) -> None:
-        try:
-            value = self.codecs.encode_chain(chain_record(view))
-        except Exception as exc:  # a chain that cannot be encoded is a bug; keep going
-            log.exception("cannot encode chain %s", view.batch_code)
-            record = Incoming(view.batch_code.encode(), None, self.topics.chain, -1, -1)
-            self._dead_letter(DeadLetter(record, f"chain not encodable: {exc}"))
-            return
-        self._out.send(self.topics.chain, view.batch_code.encode(), value)
-
-    def _publish_alert(self, alert: Alert) -> None:
-        value = self.codecs.encode_alert(alert_record(alert))
-        self._out.send(self.topics.alerts, alert.batch_code.encode(), value)
-
-    def _dead_letter(self, letter: DeadLetter) -> None:
-        log.warning("dead letter from %s: %s", letter.record.origin.describe(), letter.reason)
-        self._out.send(
-            self.topics.dead_letter,
-            letter.record.key,
-            letter.record.value,
-            dead_letter_headers(letter),
-        )
-
     # -- genealogy ------------------------------------------------------------------------
+    def _load_node(self, lot_code: str) -> Any:
+        data = self.lots.get(lot_code.encode())
+        return state.decode_node(data) if data is not None else None
+
     async def _genealogy_agent(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            record = _incoming(event)
-            try:
-                message = state.decode_message(record.value or b"")
-                key = message.lot_code.encode()
-                data = self.lots.get(key)
-                node = (
-                    state.decode_node(data) if data is not None else gen.LotNode(message.lot_code)
-                )
-                new_node, derived = gen.apply(node, message)
-                if new_node is not node:
-                    self.lots[key] = state.encode_node(new_node)
-            except Exception as exc:
-                letter = DeadLetter(record, f"genealogy failed: {exc}")
-                await self._dlq.send(
-                    key=record.key, value=record.value, headers=dead_letter_headers(letter)
-                )
-                continue
-            for child_event in derived:
-                await self._derived.send(
-                    key=child_event.batch_code.encode(), value=state.encode_event(child_event)
-                )
+            result = self.lineage.process([_incoming(event)])
+            for code, node in result.nodes.items():
+                self.lots[code.encode()] = state.encode_node(node)
+            for letter in result.dead_letters:
+                await self._send_now(self._dlq, self.io.dead_letter(letter))
+            for child_event in result.derived:
+                await self._send_now(self._derived, self.io.derived(child_event))
+
+    async def _send_now(self, topic: faust.TopicT, output: Output) -> None:
+        await topic.send(key=output.key, value=output.value, headers=output.headers)
 
     # -- reconciliation deadlines ---------------------------------------------------------
     async def _send_due(self) -> None:
-        now_ms = int(time.time() * 1000)
+        now = now_ms()
         for key, value in list(self.pending.items()):
             code = key.decode()
-            if code in self._due_sent or int(value) > now_ms:
+            if code in self._due_sent or int(value) > now:
                 continue
-            due = gen.reconciliation_due_event(code, self.settings.plant, state.from_millis(now_ms))
-            await self._derived.send(key=key, value=state.encode_event(due))
+            await self._send_now(self._derived, self.io.reconciliation_due(code, now))
             self._due_sent.add(code)
 
 

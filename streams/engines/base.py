@@ -1,0 +1,137 @@
+"""What every stream engine shares: the engine protocol, topics, codecs and the records' wire forms.
+
+An engine is a thin adapter: it consumes :class:`~streams.processor.Incoming` records, lets
+:class:`RecordIO` decode them for the processors (:mod:`streams.processor`, :mod:`streams.lineage`),
+stores the state they return, and sends the :class:`Output` records :class:`RecordIO` encodes from
+their results. What goes out — topics, keys, values, dead-letter headers — is therefore the same
+whichever engine runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from streams import state
+from streams.domain import genealogy as gen
+from streams.domain.events import Event
+from streams.domain.view import ChainView
+from streams.processor import DeadLetter, Incoming, StepResult
+from streams.records import alert_record, chain_record
+from tracesync.deadletter import Headers, dead_letter_headers
+from tracesync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RecordEncoder = Callable[[dict[str, Any]], bytes]
+
+
+@dataclass(frozen=True)
+class WorkerTopics:
+    """Names of the topics the worker reads and writes."""
+
+    sources: tuple[str, ...]
+    derived: str
+    genealogy: str
+    chain: str
+    alerts: str
+    dead_letter: str
+
+    @property
+    def merge_inputs(self) -> tuple[str, ...]:
+        """What the merge reads: the source topics and the derived topic, co-partitioned."""
+        return (*self.sources, self.derived)
+
+
+@dataclass(frozen=True)
+class WorkerCodecs:
+    """How source envelopes are decoded and chain/alert records encoded on the wire."""
+
+    decode_envelope: Callable[[Incoming], dict[str, Any]]
+    encode_chain: RecordEncoder
+    encode_alert: RecordEncoder
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One record to send."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers | None = None
+
+
+class Engine(Protocol):
+    """A stream engine running the worker until it is told to stop (SIGTERM/SIGINT)."""
+
+    name: str
+
+    def run(self) -> None: ...
+
+
+def state_dir(settings: Settings) -> Path:
+    """This worker process's local state: one folder per app, engine and instance."""
+    ws = settings.worker
+    return (settings.home / "worker" / ws.app_id / ws.engine / ws.instance).resolve()
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class RecordIO:
+    """Decodes what the worker reads and encodes what it sends."""
+
+    def __init__(self, topics: WorkerTopics, codecs: WorkerCodecs, plant: str) -> None:
+        self.topics = topics
+        self.codecs = codecs
+        self.plant = plant
+
+    def decode(self, record: Incoming) -> Event:
+        """A domain event from a source envelope or a derived event (the processor's decoder)."""
+        if record.topic == self.topics.derived:
+            return state.decode_event(record.value or b"")
+        return state.event_from_envelope(self.codecs.decode_envelope(record))
+
+    def outputs(self, result: StepResult) -> list[Output]:
+        """Chains, alerts, genealogy messages and dead letters of one processed buffer."""
+        out = [self.chain(view) for view in result.views]
+        topics = self.topics
+        for alert in result.alerts:
+            value = self.codecs.encode_alert(alert_record(alert))
+            out.append(Output(topics.alerts, alert.batch_code.encode(), value))
+        for message in result.genealogy:
+            value = state.encode_message(message)
+            out.append(Output(topics.genealogy, message.lot_code.encode(), value))
+        out.extend(self.dead_letter(letter) for letter in result.dead_letters)
+        return out
+
+    def chain(self, view: ChainView) -> Output:
+        key = view.batch_code.encode()
+        try:
+            value = self.codecs.encode_chain(chain_record(view))
+        except Exception as exc:  # a chain that cannot be encoded is a bug; keep going
+            log.exception("cannot encode chain %s", view.batch_code)
+            record = Incoming(key, None, self.topics.chain, -1, -1)
+            return self.dead_letter(DeadLetter(record, f"chain not encodable: {exc}"))
+        return Output(self.topics.chain, key, value)
+
+    def dead_letter(self, letter: DeadLetter) -> Output:
+        log.warning("dead letter from %s: %s", letter.record.origin.describe(), letter.reason)
+        record = letter.record
+        return Output(
+            self.topics.dead_letter, record.key, record.value, dead_letter_headers(letter)
+        )
+
+    def derived(self, event: Event) -> Output:
+        """An event the worker derived for a batch (inherited hold, reconciliation due)."""
+        return Output(self.topics.derived, event.batch_code.encode(), state.encode_event(event))
+
+    def reconciliation_due(self, batch_code: str, at_ms: int) -> Output:
+        due = gen.reconciliation_due_event(batch_code, self.plant, state.from_millis(at_ms))
+        return self.derived(due)

@@ -53,7 +53,7 @@ def build_worker(settings: Settings) -> TraceWorker:
     envelopes = envelope_serde(settings)
 
     def decode_envelope(record: Incoming) -> dict[str, object]:
-        return envelopes.decode(record.value or b"", record.origin)
+        return envelopes.decode(record.value or b"", record.origin, native=True)
 
     codecs = WorkerCodecs(
         decode_envelope=decode_envelope,

@@ -9,7 +9,6 @@ cheaply. The domain reads decimals with ``Decimal(value)`` and dates through
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -115,47 +114,10 @@ def _fallback(value: Any) -> Any:
     return native
 
 
-class _EncodedRows:
-    """The encoded rows of recently encoded chains, so a changed chain encodes only new records.
-
-    Keyed by batch code, each entry maps record keys to the event and its row; a row is reused
-    only for the very same (immutable) event object, which the entry keeps alive. Bounded (LRU).
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._chains: OrderedDict[str, dict[str, tuple[Event, bytes]]] = OrderedDict()
-
-    def rows(self, chain: TraceChain) -> list[bytes]:
-        known = self._chains.pop(chain.batch_code, None) or {}
-        fresh: dict[str, tuple[Event, bytes]] = {}
-        rows = []
-        for key in sorted(chain.records):
-            event = chain.records[key]
-            cached = known.get(key)
-            if cached is not None and cached[0] is event:
-                row = cached[1]
-            else:
-                row = orjson.dumps(_event_row(event), default=_fallback)
-            fresh[key] = (event, row)
-            rows.append(row)
-        self._chains[chain.batch_code] = fresh
-        if len(self._chains) > self._size:
-            self._chains.popitem(last=False)
-        return rows
-
-
-_ROWS = _EncodedRows(4096)
-
-
 def encode_chain(chain: TraceChain) -> bytes:
-    """``{"f": 1, "b": batch, "v": version, "r": [row, ...]}`` by record key, as orjson writes it.
-
-    Assembled from the rows one by one (the same bytes as dumping the whole document), reusing
-    the rows of records this process encoded before.
-    """
-    head = b'{"f":%d,"b":%b,"v":%d,"r":[' % (_FORMAT, orjson.dumps(chain.batch_code), chain.version)
-    return head + b",".join(_ROWS.rows(chain)) + b"]}"
+    rows = [_event_row(chain.records[k]) for k in sorted(chain.records)]
+    doc = {"f": _FORMAT, "b": chain.batch_code, "v": chain.version, "r": rows}
+    return orjson.dumps(doc, default=_fallback)
 
 
 def decode_chain(data: bytes) -> TraceChain:

@@ -122,6 +122,20 @@ HOT_PATH = (DECODE, LOAD, MERGE, VIEW, ENCODE_STATE)
 """The stages every changed chain costs the worker before it publishes: the issue's hot path."""
 
 
+def reference_loop_us(rounds: int = 5) -> float:
+    """CPU µs of a fixed pure-Python loop (best of ``rounds``): how fast this core is right now.
+
+    The machine is shared; comparing two runs' figures makes sense only at similar values.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.thread_time()
+        for _ in range(100):
+            sum(range(1000))
+        best = min(best, (time.thread_time() - started) * 1e4)
+    return round(best, 2)
+
+
 def _per_event(seconds: float, events: int) -> float:
     return round(seconds * 1e6 / events, 2)
 
@@ -163,6 +177,7 @@ def measure_processor(events: int, buffer: int, seed: int, repeat: int = 1) -> d
         "us_per_event": _per_event(cpu, count),
         "hot_path_us_per_event": _per_event(hot, count),
         "stages_us_per_event": stages,
+        "reference_loop_us": reference_loop_us(),
     }
 
 

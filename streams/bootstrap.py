@@ -54,7 +54,7 @@ def worker_codecs(settings: Settings, topics: WorkerTopics) -> WorkerCodecs:
     envelopes = envelope_serde(settings)
 
     def decode_envelope(record: Incoming) -> dict[str, object]:
-        return envelopes.decode(record.value or b"", record.origin)
+        return envelopes.decode(record.value or b"", record.origin, native=True)
 
     return WorkerCodecs(
         decode_envelope=decode_envelope,

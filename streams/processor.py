@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from streams.domain import reconcile
 from streams.domain.alerts import Alert, alerts_between
@@ -23,10 +24,12 @@ from streams.domain.chain import TraceChain, merge_all
 from streams.domain.events import Event
 from streams.domain.genealogy import GenealogyMessage, messages_for_change
 from streams.domain.reconcile import ReconciliationRules
-from streams.domain.view import ChainView, view_of
+from streams.domain.view import ChainView, Derivation, derive, rederive
+from streams.stages import DECODE, LOAD, MERGE, NO_CLOCK, VIEW, StageClock
 from tracesync.errors import RecordError, RecordOrigin
 
 STAGE = "streams"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,23 +70,24 @@ class StepResult:
 
 Decoder = Callable[[Incoming], Event]
 Loader = Callable[[str], TraceChain | None]
+_Group = list[tuple[Incoming, Event]]
 
 
 class ChainCache:
-    """A bounded LRU of chains and their views, so hot batches skip decoding and re-deriving."""
+    """A bounded LRU of chains with their views, so hot batches skip loading and re-deriving."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[TraceChain, ChainView | None]] = OrderedDict()
+        self._items: OrderedDict[str, Derivation] = OrderedDict()
 
-    def get(self, code: str) -> tuple[TraceChain, ChainView | None] | None:
+    def get(self, code: str) -> Derivation | None:
         item = self._items.get(code)
         if item is not None:
             self._items.move_to_end(code)
         return item
 
-    def put(self, code: str, chain: TraceChain, view: ChainView | None) -> None:
-        self._items[code] = (chain, view)
+    def put(self, code: str, derivation: Derivation) -> None:
+        self._items[code] = derivation
         self._items.move_to_end(code)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
@@ -92,8 +96,22 @@ class ChainCache:
         self._items.clear()
 
 
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """A chain before the buffer, and its derivation (None while it has no records)."""
+
+    chain: TraceChain
+    derivation: Derivation | None
+
+
 class ChainProcessor:
-    """Decode, group by batch, merge, and derive the outputs of one buffer of records."""
+    """Decode, group by batch, merge, and derive the outputs of one buffer of records.
+
+    A buffer goes through four stages, each over all its chains: decode every record, load each
+    chain (cache, else ``load``), merge each chain's events, and derive each changed chain's view
+    once (incrementally from the cached one) with its alerts and genealogy messages. ``clock``
+    times the stages (for the benchmark).
+    """
 
     def __init__(
         self,
@@ -102,26 +120,51 @@ class ChainProcessor:
         load: Loader,
         rules: ReconciliationRules,
         cache_size: int = 2048,
+        clock: StageClock = NO_CLOCK,
     ) -> None:
         self._decode = decode
         self._load = load
         self._rules = rules
         self.cache = ChainCache(cache_size)
+        self._clock = clock
 
     def process(self, records: Sequence[Incoming]) -> StepResult:
         result = StepResult()
-        groups: dict[str, list[tuple[Incoming, Event]]] = {}
+        clock = self._clock
+        started = clock.now()
+        groups: dict[str, _Group] = {}
         for record in records:
             event = self._decode_one(record, result)
             if event is not None:
                 groups.setdefault(event.batch_code, []).append((record, event))
-        for code, items in groups.items():
+        started = clock.lap(DECODE, started)
+        current = self._each(groups, result, lambda code, _: self._current(code))
+        started = clock.lap(LOAD, started)
+        merged = self._each(
+            groups, result, lambda code, items: merge_all(current[code].chain, _events(items))
+        )
+        started = clock.lap(MERGE, started)
+        self._each(
+            groups,
+            result,
+            lambda code, items: self._apply(current[code], merged[code], items, result),
+        )
+        clock.lap(VIEW, started)
+        return result
+
+    def _each(
+        self, groups: dict[str, _Group], result: StepResult, step: Callable[[str, _Group], _T]
+    ) -> dict[str, _T]:
+        """``step`` for every group; a group whose step fails is dead-lettered and dropped."""
+        out: dict[str, _T] = {}
+        for code, items in list(groups.items()):
             try:
-                self._apply(code, [e for _, e in items], result)
+                out[code] = step(code, items)
             except Exception as exc:  # a domain bug must not stop the worker: park the records
                 reason = f"merge failed: {type(exc).__name__}: {exc}"
                 result.dead_letters.extend(DeadLetter(r, reason) for r, _ in items)
-        return result
+                del groups[code]
+        return out
 
     def _decode_one(self, record: Incoming, result: StepResult) -> Event | None:
         try:
@@ -140,26 +183,31 @@ class ChainProcessor:
             return None
         return event
 
-    def _current(self, code: str) -> tuple[TraceChain, ChainView | None]:
+    def _current(self, code: str) -> _Current:
         cached = self.cache.get(code)
         if cached is not None:
-            return cached
+            return _Current(cached.chain, cached)
         chain = self._load(code) or TraceChain(code)
-        view = view_of(chain, self._rules) if chain.records else None
-        return chain, view
+        return _Current(chain, derive(chain, self._rules) if chain.records else None)
 
-    def _apply(self, code: str, events: list[Event], result: StepResult) -> None:
-        before, before_view = self._current(code)
-        after = merge_all(before, events)
-        if after is before:
-            if before_view is not None and _redelivers_a_winner(before, events):
-                self._emit(before_view, None, result)
-            self.cache.put(code, before, before_view)
+    def _apply(
+        self, before: _Current, after: TraceChain, items: _Group, result: StepResult
+    ) -> None:
+        code, previous = after.batch_code, before.derivation
+        if after is before.chain:
+            if previous is not None:
+                if _redelivers_a_winner(before.chain, _events(items)):
+                    self._emit(previous.view, None, result)
+                self.cache.put(code, previous)
             return
-        after_view = view_of(after, self._rules)
-        self.cache.put(code, after, after_view)
+        if previous is None:
+            derivation = derive(after, self._rules)
+        else:
+            touched = [event.record_key for _, event in items]
+            derivation = rederive(previous, after, self._rules, touched)
+        self.cache.put(code, derivation)
         result.chains[code] = after
-        self._emit(after_view, before_view, result)
+        self._emit(derivation.view, previous.view if previous is not None else None, result)
 
     def _emit(self, view: ChainView, before: ChainView | None, result: StepResult) -> None:
         result.views.append(view)
@@ -169,6 +217,10 @@ class ChainProcessor:
         was_awaiting = before is not None and before.reconciliation.status == reconcile.PENDING
         if awaiting != was_awaiting or before is None:
             result.pending[view.batch_code] = awaiting
+
+
+def _events(items: _Group) -> list[Event]:
+    return [event for _, event in items]
 
 
 def _redelivers_a_winner(chain: TraceChain, events: list[Event]) -> bool:

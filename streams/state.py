@@ -1,16 +1,16 @@
 """Codecs for the worker's own state and internal topics (compact JSON via orjson).
 
-Source events arrive as Avro; once decoded, their payloads are turned JSON-native here (decimals as
-strings, dates as ISO strings, timestamps as epoch milliseconds) so that a chain, a lot node or a
-derived event can be stored in a table or sent on an internal topic cheaply. The domain reads
-decimals with ``Decimal(value)`` and dates through :func:`streams.domain.view`, so both forms work.
+Source events arrive as Avro with JSON-native payloads (decimals as strings, dates as ISO
+strings, timestamps as epoch milliseconds; :mod:`tracesync.contracts.native` decodes them so), so
+that a chain, a lot node or a derived event can be stored in a table or sent on an internal topic
+cheaply. The domain reads decimals with ``Decimal(value)`` and dates through
+:mod:`streams.domain.view`, so both forms work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -25,27 +25,9 @@ from streams.domain.genealogy import (
     HoldStatus,
     LotNode,
 )
+from tracesync.contracts.native import NativeEnvelope, json_native, to_millis
 
 _FORMAT = 1
-
-
-def json_native(value: Any) -> Any:
-    """Turn a decoded Avro value into JSON-native data."""
-    if isinstance(value, dict):
-        return {k: json_native(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_native(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return to_millis(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def to_millis(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def from_millis(millis: int) -> datetime:
@@ -53,7 +35,24 @@ def from_millis(millis: int) -> datetime:
 
 
 def event_from_envelope(envelope: Mapping[str, Any]) -> Event:
-    """A domain event from a decoded Avro envelope, with a JSON-native payload."""
+    """A domain event from a decoded Avro envelope, with a JSON-native payload.
+
+    A :class:`NativeEnvelope` (``EnvelopeSerde.decode(..., native=True)``) is taken as it is.
+    """
+    if type(envelope) is NativeEnvelope:
+        e = envelope
+        return Event(
+            e["event_id"],
+            e["event_type"],
+            e["source_system"],
+            e["source_ref"],
+            e["source_seq"],
+            e["batch_code"],
+            e["occurred_at"],
+            e["recorded_at"],
+            e["plant"],
+            e["payload"],
+        )
     payload = envelope["payload"]
     return Event(
         event_id=str(envelope["event_id"]),

@@ -95,8 +95,24 @@ def _conditions(view: ChainView) -> dict[tuple[str, str], tuple[str, str, dateti
     return out
 
 
+def _same_conditions(before: ChainView, after: ChainView) -> bool:
+    """Whether the sections the conditions come from are unchanged, so the conditions are too.
+
+    Cheap for an incremental view, which keeps the very sections it did not derive again.
+    """
+    return (
+        before.reconciliation.status == after.reconciliation.status
+        and before.holds == after.holds
+        and before.parameters == after.parameters
+        and before.inspections == after.inspections
+        and before.complaints == after.complaints
+    )
+
+
 def alerts_between(before: ChainView | None, after: ChainView) -> list[Alert]:
     """The alerts raised by the change from ``before`` to ``after``, in a stable order."""
+    if before is not None and _same_conditions(before, after):
+        return []  # the same conditions: none is new
     old = _conditions(before) if before is not None else {}
     new = _conditions(after)
     raised = []

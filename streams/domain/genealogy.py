@@ -84,6 +84,8 @@ def hold_statuses(view: ChainView) -> tuple[HoldStatus, ...]:
 
 def messages_for_change(before: ChainView | None, after: ChainView) -> list[GenealogyMessage]:
     """What a chain's change tells the genealogy: new parent links, and changed holds."""
+    if before is not None and _same_links_and_holds(before, after):
+        return []
     old_parents = set(before.parent_lots) if before is not None else set()
     out: list[GenealogyMessage] = [
         ChildLinked(parent, after.batch_code)
@@ -94,6 +96,11 @@ def messages_for_change(before: ChainView | None, after: ChainView) -> list[Gene
     if _hold_states(after.holds) != old_holds:
         out.append(HoldsChanged(after.batch_code, hold_statuses(after)))
     return out
+
+
+def _same_links_and_holds(before: ChainView, after: ChainView) -> bool:
+    """Neither parents nor holds changed (cheap for an incremental view: the same sections)."""
+    return before.consumptions == after.consumptions and before.holds == after.holds
 
 
 def _hold_states(holds: Iterable[Hold]) -> dict[tuple[str, str], bool]:

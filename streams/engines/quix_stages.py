@@ -152,7 +152,8 @@ class MergeStage(Stage):
         self.processor.cache.clear()
 
     def _load(self, code: str) -> TraceChain | None:
-        assert self._chains is not None
+        if self._chains is None:  # loads happen only inside process()
+            raise RuntimeError("chain state read outside a partition transaction")
         data = self._chains.get(code.encode())
         return state.decode_chain(data) if data is not None else None
 
@@ -182,7 +183,8 @@ class LineageStage(Stage):
         self.processor = LineageProcessor(load=self._load)
 
     def _load(self, lot_code: str) -> LotNode | None:
-        assert self._lots is not None
+        if self._lots is None:  # loads happen only inside process()
+            raise RuntimeError("lot state read outside a partition transaction")
         data = self._lots.get(lot_code.encode())
         return state.decode_node(data) if data is not None else None
 

@@ -38,7 +38,6 @@ MAX_FUNCTION_LINES = 60
 # producers/, streams/ and sinks/store/ may be here. An entry that no longer breaks the rule fails
 # test_the_allowlists_hold_only_current_offenders, so the lists only ever shrink.
 MODULES_BEING_SPLIT = {
-    "streams/domain/view.py": 430,
 }
 """Module -> its line count when it was listed."""
 FUNCTIONS_BEING_SPLIT = {

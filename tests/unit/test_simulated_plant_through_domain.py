@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 
+import pytest
+
 from streams import state
 from streams.domain import genealogy as gen
 from streams.domain.chain import TraceChain
@@ -25,7 +27,9 @@ from tracesync.devtools.simulator.verify import mismatches
 DERIVED = "trace.derived"
 
 
-def test_the_domain_reproduces_the_oracle_under_faults() -> None:
+@pytest.mark.parametrize("native", [True, False], ids=["native-decode", "plain-decode"])
+def test_the_domain_reproduces_the_oracle_under_faults(native: bool) -> None:
+    """Both decode paths: the worker's native one, and the plain envelope plus ``json_native``."""
     sim = simulate(
         SimulationConfig(
             batches=120,
@@ -41,7 +45,7 @@ def test_the_domain_reproduces_the_oracle_under_faults() -> None:
         decode=lambda r: (
             state.decode_event(r.value or b"")
             if r.topic == DERIVED
-            else state.event_from_envelope(serde.decode(r.value or b"", r.origin))
+            else state.event_from_envelope(serde.decode(r.value or b"", r.origin, native=native))
         ),
         load=store.get,
         rules=ReconciliationRules(tolerance=sim.config.tolerance),

@@ -23,6 +23,7 @@ from fastavro.validation import validate
 
 from tracesync.contracts.avro_values import FieldErrors
 from tracesync.contracts.envelope_shape import PAYLOAD, EnvelopeShape
+from tracesync.contracts.native import NativeEnvelope, read_native
 from tracesync.contracts.schemas import ENVELOPE, EVENT_TYPES, JsonSchema, SchemaSet, current
 from tracesync.contracts.wire_formats import (
     ENVELOPE_SUBJECT,
@@ -97,8 +98,14 @@ class EnvelopeSerde:
             ) from exc
         return out.getvalue()
 
-    def decode(self, data: bytes, origin: RecordOrigin | None = None) -> dict[str, Any]:
-        """Decode one record; every failure is a SerializationError carrying ``origin``."""
+    def decode(
+        self, data: bytes, origin: RecordOrigin | None = None, *, native: bool = False
+    ) -> dict[str, Any]:
+        """Decode one record; every failure is a SerializationError carrying ``origin``.
+
+        ``native``: the payload comes JSON-native, as a :class:`~tracesync.contracts.native.
+        NativeEnvelope` (what the stream worker keeps; :mod:`tracesync.contracts.native`).
+        """
         origin = origin or RecordOrigin()
         if data is None or len(data) == 0:
             raise SerializationError("empty record value (tombstone?)", origin=origin)
@@ -110,13 +117,13 @@ class EnvelopeSerde:
                 origin=origin,
             )
         writer_schema, start = fmt.writer_schema(data, origin)
-        body = io.BytesIO(data)
-        body.seek(start)
+        record: Any
         try:
-            if writer_schema is None:
-                record = schemaless_reader(body, self._schema, None)
+            if native:
+                native_record, end = read_native(bytes(data), start, writer_schema, self._schema)
+                record = NativeEnvelope(native_record)
             else:
-                record = schemaless_reader(body, writer_schema, self._schema)
+                record, end = self._read(data, start, writer_schema)
         except Exception as exc:
             detail = str(exc) or "the body ends too early"
             raise SerializationError(
@@ -124,9 +131,9 @@ class EnvelopeSerde:
                 field=_field_hint(exc),
                 origin=origin,
             ) from exc
-        if body.tell() != len(data):
+        if end != len(data):
             raise SerializationError(
-                f"{len(data) - body.tell()} bytes left after the Envelope: wrong writer schema?",
+                f"{len(data) - end} bytes left after the Envelope: wrong writer schema?",
                 origin=origin,
             )
         if not isinstance(record, dict):
@@ -134,6 +141,15 @@ class EnvelopeSerde:
         if isinstance(record.get("event_id"), uuid.UUID):
             record["event_id"] = str(record["event_id"])
         return record
+
+    def _read(self, data: bytes, start: int, writer_schema: JsonSchema | None) -> tuple[Any, int]:
+        body = io.BytesIO(data)
+        body.seek(start)
+        if writer_schema is None:
+            record = schemaless_reader(body, self._schema, None)
+        else:
+            record = schemaless_reader(body, writer_schema, self._schema)
+        return record, body.tell()
 
     def from_json(self, obj: Any) -> dict[str, Any]:
         """JSON-friendly envelope -> Avro-ready dict; InvalidFieldsError lists ALL problems."""

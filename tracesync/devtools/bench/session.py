@@ -1,4 +1,4 @@
-"""One ``tracesync bench`` session: the four measurements in order, then one JSON document.
+"""One ``tracesync bench`` session: the measurements in order, then one JSON document.
 
 Each measurement runs on fresh topics, worker and SQLite store (:func:`~.run.phase_settings`);
 the broker and the registry are started unless they already run, and stopped again if started.
@@ -13,6 +13,7 @@ from typing import Any
 
 from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.bench.processor import measure_processor
 from tracesync.devtools.bench.run import (
     Echo,
     latency,
@@ -93,6 +94,9 @@ def _measure(
     sustained = throughput(phase, workload, values, echo=echo, timeout_s=options.timeout_s)
     echo(f"  {sustained['events_per_s']} events/s")
     alone = _worker_alone(settings, run, serde, options, echo)
+    echo("processor alone: decode, merge, view, encode in memory, one core")
+    processor = measure_processor(min(options.events, 30_000), buffer=1000, seed=7)
+    echo(f"  {processor['events_per_s']} events/s")
     echo(f"latency: {options.latency_events} events offered at {options.rate:.0f}/s")
     offered = build_workload(options.latency_events, seed=2)
     lat = latency(
@@ -107,6 +111,7 @@ def _measure(
         "raw_ceiling": ceiling,
         "throughput": sustained,
         "worker_only": alone,
+        "processor_only": processor,
         "latency": lat,
     }
 

@@ -85,6 +85,11 @@ class RegistryStatus:
         return self.pid is not None
 
 
+_STARTED: list[subprocess.Popen[bytes]] = []
+"""Registries started by this process: it outlives the call that starts it, and holding the
+handle lets this process reap it instead of dropping a still-running Popen."""
+
+
 def default_cache_root(settings: Settings) -> Path:
     """The cache folder shared by fetched runtimes (``<home>/cache``)."""
     return settings.home.resolve() / "cache"
@@ -202,6 +207,7 @@ def start(settings: Settings, cache_root: Path) -> RegistryStatus:
             start_new_session=True,  # survives the CLI and is not hit by its Ctrl-C
         )
     layout.pid_file.write_text(f"{process.pid}\n")
+    _STARTED.append(process)
     try:
         _wait_until_answering(settings, layout, process.pid)
     except InfrastructureError:

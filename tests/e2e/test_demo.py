@@ -122,6 +122,12 @@ def test_demo_answers_match_the_oracle(
 
     (run_folder,) = (home / "demo").iterdir()
     assert not _processes_mentioning(str(run_folder)), "the demo left processes running"
+    exports = run_folder / "exports"
+    written = sorted(p.name for p in exports.iterdir())
+    assert "fsma204.xlsx" in written and "epcis.jsonld" in written, written
+    reports = [p for p in exports.iterdir() if p.suffix == ".pdf"]
+    assert len(reports) == 1 and reports[0].read_bytes().startswith(b"%PDF"), written
+    assert str(exports / "fsma204.xlsx") in out, tail
     sim = simulate(SimulationConfig(batches=BATCHES, seed=SEED, rates=DEMO_RATES))
     chains, flagged = _stored(f"sqlite:///{run_folder / 'trace.db'}")
     assert mismatches(sim.oracle, chains) == {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import create_engine
 
+from sinks.exports.demo import write_demo_exports
 from tracesync import bootstrap
 from tracesync.devtools.demo import answers, bad_input
 from tracesync.devtools.demo.feed import PlantFeed, create_erp_database, rest_base_url
@@ -294,6 +295,20 @@ class DemoSession:
             all_match = all_match and answer.matches
         return all_match
 
+    def write_exports(self) -> bool:
+        """The compliance files of this run: FSMA 204 sheet, EPCIS document, the PDF report."""
+        heading(self.echo, "compliance exports")
+        complaint = answers.pick_complaint(self.sim.oracle)
+        code = complaint.trace_code if complaint else next(iter(self.sim.oracle.chains))
+        try:
+            paths = write_demo_exports(self.store, self.run_.folder / "exports", code)
+        except TracesyncError as exc:
+            self.echo(f"exports failed: {exc}")
+            return False
+        for path in paths:
+            self.echo(f"  {path}")
+        return True
+
     def look_further(self) -> None:
         heading(self.echo, "look further")
         complaint = answers.pick_complaint(self.sim.oracle)
@@ -338,7 +353,7 @@ def run_demo(base: Settings, options: DemoOptions, echo: Echo = print) -> int:
             echo(f"every lot and batch in the store matches the oracle ({session.elapsed():.0f} s)")
             reported = _show_typo_report(echo, session.run_, feed)
             _show_targets(echo, session.wms, session.sim)
-            answered = session.ask()
+            answered = session.ask() and session.write_exports()
         finally:
             feed.close()
         session.look_further()

@@ -159,7 +159,9 @@ class SchemaRegistry:
         return deserializer
 
     def close(self) -> None:
-        self._client.close()
+        """Close the client's HTTP connections (its httpx session)."""
+        # confluent-kafka 2.12's client has no close(); leaving its context closes the session
+        self._client.__exit__(None, None, None)
 
     def __enter__(self) -> SchemaRegistry:
         return self

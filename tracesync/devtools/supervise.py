@@ -52,14 +52,15 @@ class Component:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Component:
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own tracesync CLI, no shell
-            [TRACESYNC, *self.args],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # the child writes through its own copy of the descriptor; ours closes at once
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own tracesync CLI, no shell
+                [TRACESYNC, *self.args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return self
 
     def alive(self) -> bool:

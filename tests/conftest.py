@@ -11,10 +11,13 @@ the Makefile's tier targets select by tier; a test outside the tier folders is a
 from __future__ import annotations
 
 import warnings
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import authlib.deprecate
 import pytest
+from sqlalchemy import Connection, Engine, event
 
 # Authlib (under confluent-kafka's schema-registry client) installs an "always" filter for its
 # own deprecation warnings when it loads, which would override pytest's filterwarnings wherever
@@ -51,3 +54,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(getattr(pytest.mark, tier))
     if outside:
         raise pytest.UsageError(f"tests outside tests/{{{','.join(TIERS)}}}/: {outside}")
+
+
+@pytest.fixture(autouse=True)
+def dispose_engines_at_the_end() -> Iterator[None]:
+    """Close the pooled database connections of every engine a test connected through.
+
+    A test builds engines freely (``open_store(url)``, ``create_engine(url)``); their pooled
+    connections would otherwise close only when garbage-collected, in some later test, as a
+    ResourceWarning (an error here). The product code disposes its own engines.
+    """
+    used: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+    def remember(connection: Connection) -> None:
+        used.add(connection.engine)
+
+    event.listen(Engine, "engine_connect", remember)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "engine_connect", remember)
+        for engine in list(used):
+            engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,8 +37,9 @@ V2_WITHOUT_DEFAULT = _record(
 
 
 @pytest.fixture
-def registry(schema_registry: RunningRegistry) -> SchemaRegistry:
-    return SchemaRegistry(schema_registry.url)
+def registry(schema_registry: RunningRegistry) -> Iterator[SchemaRegistry]:
+    with SchemaRegistry(schema_registry.url) as client:
+        yield client
 
 
 @pytest.fixture
@@ -91,5 +93,5 @@ def test_unknown_schema_id_is_a_registry_error(registry: SchemaRegistry):
 
 def test_unreachable_registry_is_a_registry_error():
     nowhere = SchemaRegistry("http://127.0.0.1:9/apis/ccompat/v7", timeout_s=2, max_retries=0)
-    with pytest.raises(RegistryError, match="unreachable"):
+    with nowhere, pytest.raises(RegistryError, match="unreachable"):
         nowhere.subjects()

@@ -31,6 +31,8 @@ def migrate_command(ctx: click.Context, store_url: str | None, revision: str) ->
         migrate(engine, revision)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
     click.echo(f"trace store at {engine.url!r} is at revision {revision}")
 
 
@@ -55,6 +57,7 @@ def fill_synthetic(ctx: click.Context, store_url: str | None, batches: int, seed
             written += trace_store.write(chunk).written
             chunk = []
     written += trace_store.write(chunk).written
+    trace_store.engine.dispose()
     elapsed = time.perf_counter() - started
     click.echo(
         f"wrote {written} chains in {elapsed:.1f} s ({written / elapsed:.0f} chains/s, "

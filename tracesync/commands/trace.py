@@ -6,6 +6,8 @@ print nothing but the answer and start without loading Alembic.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -26,13 +28,19 @@ _depth = click.option(
 )
 
 
-def _engine(ctx: click.Context, store_url: str | None) -> Engine:
+@contextmanager
+def _store(ctx: click.Context, store_url: str | None) -> Iterator[Engine]:
+    """The store opened for queries, its connections closed when the query is done."""
     from sinks.store.readonly import open_for_queries
 
     try:
-        return open_for_queries(store_url or settings_from(ctx).store_url)
+        engine = open_for_queries(store_url or settings_from(ctx).store_url)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _emit(data: object, as_json: bool, text: str) -> None:
@@ -62,13 +70,13 @@ def trace_command(
     from sinks.store.report import trace_text
     from tracesync.gs1.identifiers import master_data
 
-    engine = _engine(ctx, store_url)
-    try:
-        with engine.connect() as conn:
-            code = store_code(conn, code, master_data(settings_from(ctx).exports))
-    except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
-    report = trace(engine, code, DEFAULT_MAX_DEPTH if max_depth is None else max_depth)
+    with _store(ctx, store_url) as engine:
+        try:
+            with engine.connect() as conn:
+                code = store_code(conn, code, master_data(settings_from(ctx).exports))
+        except TracesyncError as exc:
+            raise click.ClickException(str(exc)) from exc
+        report = trace(engine, code, DEFAULT_MAX_DEPTH if max_depth is None else max_depth)
     if report is None:
         raise click.ClickException(
             f"{code!r} is not a batch, lot, trace code, delivery or complaint"
@@ -89,9 +97,8 @@ def recall_command(
     from sinks.store.queries import DEFAULT_MAX_DEPTH, recall
     from sinks.store.report import recall_text
 
-    report = recall(
-        _engine(ctx, store_url), lot, DEFAULT_MAX_DEPTH if max_depth is None else max_depth
-    )
+    with _store(ctx, store_url) as engine:
+        report = recall(engine, lot, DEFAULT_MAX_DEPTH if max_depth is None else max_depth)
     if not report.found:
         raise click.ClickException(f"lot {lot!r} is not in the trace store")
     _emit(report, as_json, recall_text(report))

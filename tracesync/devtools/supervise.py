@@ -52,7 +52,7 @@ class Component:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Component:
-        # the child writes to its own copy of the descriptor; ours is closed right away
+        # the child writes through its own copy of the descriptor; ours closes at once
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 - our own tracesync CLI, no shell
                 [TRACESYNC, *self.args],

@@ -85,11 +85,6 @@ class RegistryStatus:
         return self.pid is not None
 
 
-_STARTED: list[subprocess.Popen[bytes]] = []
-"""Registries started by this process: it outlives the call that starts it, and holding the
-handle lets this process reap it instead of dropping a still-running Popen."""
-
-
 def default_cache_root(settings: Settings) -> Path:
     """The cache folder shared by fetched runtimes (``<home>/cache``)."""
     return settings.home.resolve() / "cache"
@@ -177,6 +172,12 @@ def _class_archive_option(layout: RegistryLayout) -> str:
     return f"-XX:ArchiveClassesAtExit={layout.class_archive}"
 
 
+_DETACHED: list[subprocess.Popen[bytes]] = []
+"""Handles of the registries started here. The server outlives its handle on purpose (own session,
+pid file, found again by pid and reaped in :func:`_is_alive`); keeping the handle says so, as
+dropping the handle of a running child is a ResourceWarning."""
+
+
 def start(settings: Settings, cache_root: Path) -> RegistryStatus:
     """Start the registry detached and wait until its API answers; no-op if it already runs.
 
@@ -207,7 +208,7 @@ def start(settings: Settings, cache_root: Path) -> RegistryStatus:
             start_new_session=True,  # survives the CLI and is not hit by its Ctrl-C
         )
     layout.pid_file.write_text(f"{process.pid}\n")
-    _STARTED.append(process)
+    _DETACHED.append(process)
     try:
         _wait_until_answering(settings, layout, process.pid)
     except InfrastructureError:

@@ -102,6 +102,34 @@ class IngestSettings(BaseModel):
     max_batch_events: int = Field(default=1000, gt=0)
 
 
+ServeRole = Literal["viewer", "compliance", "operator"]
+
+
+class ServeKey(BaseModel):
+    """One API key of the query API and console, and the role it grants."""
+
+    key: SecretStr
+    role: ServeRole
+
+
+def _dev_serve_keys() -> dict[str, ServeKey]:
+    roles: tuple[ServeRole, ...] = ("viewer", "compliance", "operator")
+    return {role: ServeKey(key=SecretStr(f"dev-{role}-key"), role=role) for role in roles}
+
+
+class ServeSettings(BaseModel):
+    """``tracesync serve``: the query API and web console (address, API keys with roles)."""
+
+    api_keys: dict[str, ServeKey] = Field(
+        default_factory=_dev_serve_keys,
+        description="key name -> key and role; the dev defaults are for the demo only",
+    )
+    host: str = "127.0.0.1"
+    port: int = 18090
+    page_limit: int = Field(default=100, gt=0, description="list rows per page by default")
+    max_page_limit: int = Field(default=1000, gt=0, description="list rows per page at most")
+
+
 class IngestDbSettings(BaseModel):
     """Database change capture (``tracesync ingest db``): polling and the source databases."""
 
@@ -206,6 +234,7 @@ class Settings(BaseSettings):
     ingest_files: IngestFilesSettings = IngestFilesSettings()
     worker: WorkerSettings = WorkerSettings()
     exports: ExportSettings = ExportSettings()
+    serve: ServeSettings = ServeSettings()
 
     @property
     def store_url(self) -> str:

@@ -4,10 +4,11 @@
 # Run as root on Debian 12: `bash deploy/system/setup.sh` (`make system` does this).
 #   - Pango, HarfBuzz and DejaVu fonts: WeasyPrint renders the PDF trace report with them.
 #   - poppler-utils (pdftotext, pdftoppm): the tests read the PDF back as text and as an image.
+#   - chromium, chromium-driver: the console's browser tests drive Debian's Chromium (Selenium).
 set -euo pipefail
 
 PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core
-          poppler-utils)
+          poppler-utils chromium chromium-driver)
 
 say() { echo "system-setup: $*"; }
 die() { echo "system-setup: ERROR: $*" >&2; exit 1; }
@@ -28,4 +29,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
 command -v pdftotext >/dev/null || die "pdftotext still missing after the install"
+command -v chromedriver >/dev/null || die "chromedriver still missing after the install"
 say "ready"

@@ -8,7 +8,7 @@ shows at most ``max_per_column`` nodes and says how many more there are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -53,8 +53,10 @@ def genealogy_svg(
     *,
     on_hold: bool = False,
     max_per_column: int = 12,
+    link: Callable[[str], str] | None = None,
 ) -> str:
-    """An ``<svg>`` element drawing the batch's genealogy."""
+    """An ``<svg>`` element drawing the batch's genealogy; with ``link``, each node is a link
+    to ``link(code)``."""
     nodes, hidden = _nodes(batch, label, upstream, downstream, max_per_column)
     nodes[batch] = _Node(batch, label, 0, on_hold, True)
     columns = sorted({n.column for n in nodes.values()})
@@ -84,7 +86,7 @@ def genealogy_svg(
             f'fill="#444">{title}</text>'
         )
     parts += _edges(upstream, downstream, pos)
-    parts += [_box(n, *pos[n.code], n.code == batch) for n in nodes.values()]
+    parts += [_box(n, *pos[n.code], n.code == batch, link) for n in nodes.values()]
     for i, column in enumerate(columns):
         if hidden.get(column):
             x = _PAD + i * (_W + _GAP_X) + 4
@@ -115,15 +117,21 @@ def _edges(
     return lines
 
 
-def _box(node: _Node, x: float, y: float, centre: bool) -> str:
+def _box(
+    node: _Node, x: float, y: float, centre: bool, link: Callable[[str], str] | None = None
+) -> str:
     stroke = "#c00" if node.on_hold else "#1f4e79" if centre else "#666"
     dash = "" if node.stored else ' stroke-dasharray="4 3"'
     fill = "#ddebf7" if centre else "#ffffff"
-    return (
-        f'<g><rect x="{x}" y="{y}" width="{_W}" height="{_H}" rx="4" fill="{fill}" '
+    box = (
+        f'<g data-code="{escape(node.code)}">'
+        f'<rect x="{x}" y="{y}" width="{_W}" height="{_H}" rx="4" fill="{fill}" '
         f'stroke="{stroke}" stroke-width="{2 if node.on_hold or centre else 1}"{dash}/>'
         f'<text x="{x + 6}" y="{y + 14}" font-size="11" font-weight="bold">'
         f"{escape(node.code[:24])}</text>"
         f'<text x="{x + 6}" y="{y + 27}" font-size="9" fill="#444">'
         f"{escape((node.label or '')[:28])}{' - ON HOLD' if node.on_hold else ''}</text></g>"
     )
+    if link is None:
+        return box
+    return f'<a href="{escape(link(node.code))}" class="node">{box}</a>'

@@ -15,6 +15,7 @@ from tracesync.commands.registry import registry
 from tracesync.commands.replay import replay
 from tracesync.commands.report import report
 from tracesync.commands.schemas import schemas
+from tracesync.commands.serve import serve
 from tracesync.commands.simulate import simulate
 from tracesync.commands.sink import sink
 from tracesync.commands.store import store
@@ -43,3 +44,4 @@ COMMANDS.append(verify)
 COMMANDS.append(bench)
 COMMANDS.append(demo)
 COMMANDS.append(assess)
+COMMANDS.append(serve)

@@ -1,0 +1,99 @@
+"""The store reads behind the API's lists and pages: reconciliation, holds, alerts, stock.
+
+Lists are paged (``limit``/``offset``) in a stable order, and return the total count beside the
+page so that a client knows how far to go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from sinks.exports.resolve import UnknownCodeError, store_code
+from sinks.store import schema as s
+from sinks.store.queries import BatchTrace, RecallReport, TraceReport, recall, trace
+from sinks.store.rows import jsonable
+from tracesync.gs1.identifiers import MasterData
+
+
+@dataclass(frozen=True)
+class Page:
+    """Paging of a list request."""
+
+    limit: int
+    offset: int
+
+
+def _paged(conn: Connection, query: Select[Any], page: Page) -> dict[str, Any]:
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.limit(page.limit).offset(page.offset)).mappings()
+    items = [jsonable({k: v for k, v in row.items() if k != "seq"}) for row in rows]
+    return {"total": int(total), "limit": page.limit, "offset": page.offset, "items": items}
+
+
+def reconciliation(conn: Connection, status: str | None, page: Page) -> dict[str, Any]:
+    """Batches with their reconciliation status, optionally only one status."""
+    b = s.batches
+    query = select(
+        b.c.batch_code, b.c.product_code, b.c.material_code, b.c.reconciliation_status, b.c.on_hold
+    ).order_by(b.c.batch_code)
+    if status:
+        query = query.where(b.c.reconciliation_status == status.upper())
+    return _paged(conn, query, page)
+
+
+def holds(conn: Connection, active: bool | None, page: Page) -> dict[str, Any]:
+    """Holds on batches (own and inherited, with their origin)."""
+    h = s.holds
+    query = select(h).order_by(h.c.batch_code, h.c.origin_code, h.c.hold_id)
+    if active is not None:
+        query = query.where(h.c.active == active)
+    return _paged(conn, query, page)
+
+
+def alerts(conn: Connection, batch: str | None, page: Page) -> dict[str, Any]:
+    """Alerts the worker raised, newest first."""
+    a = s.alerts
+    query = select(a).order_by(a.c.occurred_at.desc(), a.c.alert_id)
+    if batch:
+        query = query.where(a.c.batch_code == batch)
+    return _paged(conn, query, page)
+
+
+def stock_of(conn: Connection, batch: str) -> list[dict[str, Any]]:
+    """Where a batch's stock is now."""
+    query = select(s.stock).where(s.stock.c.batch_code == batch).order_by(s.stock.c.location)
+    return [jsonable(dict(row)) for row in conn.execute(query).mappings()]
+
+
+def batch_trace(conn: Connection, code: str) -> BatchTrace:
+    """The full chain of one stored batch or lot; raises :class:`UnknownCodeError`."""
+    found = conn.execute(select(s.batches.c.batch_code).where(s.batches.c.batch_code == code))
+    if found.first() is None:
+        raise UnknownCodeError(f"batch {code!r} is not in the trace store")
+    report = trace(conn, code)
+    one = next((t for t in (report.traces if report else ()) if t.batch.batch_code == code), None)
+    if one is None:
+        raise UnknownCodeError(f"batch {code!r} is not in the trace store")
+    return one
+
+
+def trace_any(conn: Connection, asked: str, master: MasterData | None) -> TraceReport:
+    """Backward trace from any code (GS1 codes included); raises :class:`UnknownCodeError`."""
+    code = store_code(conn, asked, master)
+    report = trace(conn, code)
+    if report is None:
+        raise UnknownCodeError(
+            f"{asked!r} is not a batch, lot, trace code, GS1 code, delivery or complaint"
+        )
+    return report
+
+
+def recall_lot(conn: Connection, lot: str) -> RecallReport:
+    """Forward trace from a lot; raises :class:`UnknownCodeError`."""
+    report = recall(conn, lot)
+    if not report.found:
+        raise UnknownCodeError(f"lot {lot!r} is not in the trace store")
+    return report

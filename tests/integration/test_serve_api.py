@@ -1,0 +1,145 @@
+"""``tracesync serve``: the /v1 API and the console over the hand-built plant, on SQLite and
+PostgreSQL, through FastAPI's TestClient (the real app, the real store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from serve.app import create_app
+from sinks.store.database import TraceStore, open_store
+from sinks.store.queries import recall, trace
+from sinks.store.report import report_dict
+from sinks.store.rows import chain_rows
+from tests.unit.store_plant import plant
+from tracesync.settings import ServeSettings
+
+VIEWER = {"X-API-Key": "dev-viewer-key"}
+COMPLIANCE = {"X-API-Key": "dev-compliance-key"}
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[TraceStore]:
+    store = open_store(store_url)
+    store.write([chain_rows(r) for r in plant()])
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
+@pytest.fixture
+def client(store: TraceStore) -> Iterator[TestClient]:
+    with TestClient(create_app(store.engine, ServeSettings(page_limit=3))) as client:
+        yield client
+
+
+def test_the_api_answers_a_trace_code_with_the_same_facts_as_the_cli(
+    client: TestClient, store: TraceStore
+) -> None:
+    answer = client.get("/v1/trace/TC-FG-B1-0002", headers=VIEWER)
+    # what `tracesync trace --json` prints: report_dict of the same query
+    expected = report_dict(trace(store.engine, "TC-FG-B1-0002"))
+
+    assert answer.status_code == 200, answer.text
+    got = answer.json()
+    assert (
+        got["query"]
+        == expected["query"]
+        == {
+            "code": "TC-FG-B1-0002",
+            "kind": "trace_code",
+            "batch_codes": ["FG-B1"],
+        }
+    )
+    assert got["traces"] == expected["traces"]
+
+
+def test_a_batch_has_its_chain_stock_and_upstream(client: TestClient) -> None:
+    answer = client.get("/v1/batches/FG-B1", headers=VIEWER).json()
+
+    assert answer["batch"]["batch_code"] == "FG-B1"
+    assert [p["equipment_id"] for p in answer["batch"]["parameters_out_of_limit"]] == ["OVEN-1"]
+    assert [h["hold_id"] for h in answer["batch"]["holds"]] == ["H-1"]
+    assert {s["location"] for s in answer["stock"]} == {"WH-A", "WH-B"}
+    assert "RM-SUGAR-L1" in answer["raw_materials"]
+
+
+def test_a_recall_reaches_batches_and_customers(client: TestClient, store: TraceStore) -> None:
+    answer = client.get("/v1/recall/RM-SALT-L1", headers=VIEWER).json()
+    expected = report_dict(recall(store.engine, "RM-SALT-L1"))
+
+    assert {link["code"] for link in answer["downstream"]} == {"FILL-B1", "FG-B1", "FG-B2"}
+    assert answer["downstream"] == expected["downstream"]
+    assert answer["customers"] == expected["customers"] == ["CUST-A", "CUST-B"]
+
+
+@pytest.mark.parametrize("path", ["/v1/batches/NOPE-1", "/v1/trace/NOPE-1", "/v1/recall/NOPE-1"])
+def test_an_unknown_code_is_404_naming_it(client: TestClient, path: str) -> None:
+    answer = client.get(path, headers=VIEWER)
+
+    assert answer.status_code == 404
+    assert "NOPE-1" in answer.json()["detail"]
+
+
+def test_keys_and_roles_are_checked(client: TestClient) -> None:
+    missing = client.get("/v1/holds")
+    wrong = client.get("/v1/holds", headers={"X-API-Key": "guess"})
+    viewer_export = client.get("/v1/exports/fsma204?format=csv", headers=VIEWER)
+
+    assert (missing.status_code, wrong.status_code, viewer_export.status_code) == (401, 401, 403)
+    assert "missing API key" in missing.json()["detail"]
+    assert "unknown API key" in wrong.json()["detail"]
+    assert "'viewer'" in viewer_export.json()["detail"]
+
+
+def test_lists_are_paged(client: TestClient) -> None:
+    first = client.get("/v1/reconciliation", headers=VIEWER).json()
+    rest = client.get("/v1/reconciliation?offset=3&limit=100", headers=VIEWER).json()
+    holds = client.get("/v1/holds?active=true", headers=VIEWER).json()
+
+    assert first["total"] == rest["total"] == len(plant())
+    assert len(first["items"]) == 3
+    codes = [i["batch_code"] for i in first["items"] + rest["items"]]
+    assert codes == sorted({r["batch_code"] for r in plant()})
+    assert holds["total"] >= 1
+    assert all(h["active"] for h in holds["items"])
+    assert client.get("/v1/alerts", headers=VIEWER).json()["items"] == []
+
+
+def test_compliance_downloads_the_exports_and_the_report(client: TestClient) -> None:
+    fsma = client.get("/v1/exports/fsma204?format=csv", headers=COMPLIANCE)
+    epcis = client.get("/v1/exports/epcis?code=FG-B1", headers=COMPLIANCE)
+    report = client.get("/v1/reports/CMP-1.html", headers=COMPLIANCE)
+    unknown = client.get("/v1/reports/NOPE-1.html", headers=COMPLIANCE)
+
+    assert fsma.status_code == 200, fsma.text
+    assert "attachment" in fsma.headers["content-disposition"]
+    assert "FG-B1" in fsma.text
+    assert epcis.status_code == 200, epcis.text
+    assert epcis.json()["type"] == "EPCISDocument"
+    assert report.status_code == 200, report.text
+    assert "FG-B1" in report.text
+    assert unknown.status_code == 404
+    assert "NOPE-1" in unknown.json()["detail"]
+
+
+def test_the_console_logs_in_searches_and_draws_a_clickable_genealogy(client: TestClient) -> None:
+    refused = client.post("/login", content="key=guess")
+    assert refused.status_code == 401
+    assert "unknown API key" in refused.text
+    assert client.get("/").status_code == 401
+
+    logged = client.post("/login", content="key=dev-viewer-key", follow_redirects=False)
+    assert logged.status_code == 303
+    found = client.get("/search?q=TC-FG-B1-0002")
+    assert found.url.path == "/batch/FG-B1"
+    assert 'href="/batch/RM-SUGAR-L1"' in found.text
+    assert "out of limit" in found.text
+    recall = client.get("/recall/RM-SALT-L1")
+    csv_list = client.get("/recall/RM-SALT-L1/csv")
+    assert "FG-B2" in recall.text
+    assert csv_list.headers["content-type"].startswith("text/csv")
+    assert "shipment,FG-B1" in csv_list.text

@@ -307,13 +307,8 @@ def _running_pid(layout: RegistryLayout) -> int | None:
 
 
 def _is_alive(pid: int) -> bool:
-    try:
-        # Reap it if it is our own child (a test session), so it does not linger as a zombie.
-        reaped, _ = os.waitpid(pid, os.WNOHANG)
-        if reaped == pid:
-            return False
-    except ChildProcessError:
-        pass
+    if _reaped_our_child(pid):
+        return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         if stat.rsplit(")", 1)[1].split()[0] != "Z":
@@ -323,6 +318,24 @@ def _is_alive(pid: int) -> bool:
         return len(os.listdir(f"/proc/{pid}/task")) > 1
     except OSError:
         return False
+
+
+def _reaped_our_child(pid: int) -> bool:
+    """Reap ``pid`` if it is our own exited child (a test session), so it lingers as no zombie.
+
+    A child started here is reaped through its handle, which then knows it ended.
+    """
+    handle = next((h for h in _DETACHED if h.pid == pid), None)
+    if handle is not None:
+        if handle.poll() is None:
+            return False
+        _DETACHED.remove(handle)
+        return True
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return reaped == pid
 
 
 def _wait_for_exit(pid: int, timeout_s: float) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from streams.domain.view import ChainView
 
@@ -58,7 +58,7 @@ def _conditions(view: ChainView) -> dict[tuple[str, str], tuple[str, str, dateti
                 h.changed_at,
             )
     rec = view.reconciliation
-    at = view.last_event_at or datetime.min
+    at = view.last_event_at or datetime.min.replace(tzinfo=UTC)
     if rec.status == "MISMATCH":
         out[(QUANTITY_MISMATCH, "quantity")] = (
             f"MES {rec.mes_quantity} / WMS {rec.wms_quantity} / ERP {rec.erp_quantity}",

@@ -61,9 +61,8 @@ def reconcile(
     wms_delta = None if wms is None else wms - mes
     erp_delta = None if erp is None else erp - mes
     missing = tuple(name for name, q in (("WMS", wms), ("ERP", erp)) if q is None)
-    if missing:
+    if missing or wms is None or erp is None:
         status = MISSING_SIDE if due else PENDING
         return Reconciliation(status, mes, wms, erp, wms_delta, erp_delta, missing)
-    assert wms is not None and erp is not None
     agree = _within(wms, mes, rules.tolerance) and _within(erp, mes, rules.tolerance)
     return Reconciliation(MATCHED if agree else MISMATCH, mes, wms, erp, wms_delta, erp_delta)

@@ -134,7 +134,8 @@ def test_a_damaged_record_is_refused_or_read_as_fastavro_reads_it(
         assert type(exc).__name__ == "error"
         return
     if end == len(damaged):
-        assert value == _fastavro(damaged)
+        # repr: a damaged float can read as NaN, which never equals itself
+        assert repr(value) == repr(_fastavro(damaged))
 
 
 @settings(max_examples=25, deadline=None)

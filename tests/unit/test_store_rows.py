@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from sinks.store.rows import chain_rows, jsonable, latest_per_batch
@@ -49,7 +50,7 @@ def test_parameters_within_limits_are_not_stored_as_out_of_limit() -> None:
 
 
 def test_chain_json_is_plain_json_data() -> None:
-    data = chain_rows(_by_code("FG-B1")).batch["chain"]
+    data = json.loads(chain_rows(_by_code("FG-B1")).batch["chain"])
     assert data["production"]["produced_quantity"] == "100.000"
     assert data["first_event_at"] == "2026-11-02T06:00:00+00:00"
     assert jsonable({"d": Decimal("1.5")}) == {"d": "1.5"}

@@ -131,7 +131,9 @@ class OffsetProbe:
         partitions = [TopicPartition(t, p) for t, p in ends]
         committed = self._groups[group].committed(partitions, timeout=5)
         # nothing committed on a partition yet: all of it is lag (the run's topics are fresh)
-        lag: int = sum(max(ends[(tp.topic, tp.partition)] - max(tp.offset, 0), 0) for tp in committed)
+        lag: int = sum(
+            max(ends[(tp.topic, tp.partition)] - max(tp.offset, 0), 0) for tp in committed
+        )
         return lag
 
 

@@ -6,10 +6,11 @@ STDIN`` instead of parameter lists:
 1. the batch rows are copied into a temporary ``stage_batches`` (``LIKE batches``, emptied at
    commit) and merged with one ``INSERT ... SELECT ... ON CONFLICT (batch_code) DO UPDATE ...
    WHERE batches.version < excluded.version RETURNING batch_code``: the winners;
-2. the winners' old child rows are deleted (one ``DELETE ... = ANY(codes)`` per child table) and
-   their new rows copied straight into the child tables (no conflict is possible once they are
-   gone), except trace codes, which go through ``stage_trace_codes`` and an upsert because a code
-   may still belong to another batch;
+2. the winners' codes go into ``stage_winners`` in the same statement; their old child rows are
+   deleted (one ``DELETE ... IN (SELECT ... FROM stage_winners)`` per child table) and their new
+   rows copied straight into the child tables (no conflict is possible once they are gone),
+   except trace codes, which go through ``stage_trace_codes`` and an upsert because a code may
+   still belong to another batch;
 3. alerts, few, go in with a VALUES statement.
 
 psycopg errors raised by ``COPY`` are mapped like SQLAlchemy's: a lost or refused connection is
@@ -35,21 +36,40 @@ def _stage(table: Table) -> str:
     return f"stage_{table.name}"
 
 
+WINNERS = "stage_winners"
+
+
 def _create_stages() -> list[str]:
-    return [
+    """Temporary tables of the session, emptied at every commit (and gone with the session)."""
+    like = [
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {_stage(t)} (LIKE {t.name} INCLUDING DEFAULTS) "
         "ON COMMIT DELETE ROWS"
         for t in STAGED
     ]
+    winners = (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {WINNERS} (batch_code varchar NOT NULL) "
+        "ON COMMIT DELETE ROWS"
+    )
+    return [*like, winners]
 
 
 def _merge_from_stage(table: Table, suffix: str) -> str:
     names = ", ".join(c.name for c in table.columns)
-    # ``WHERE true``: the SELECT's own clause, so that ON CONFLICT belongs to the INSERT
+    return f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {_stage(table)} {suffix}"
+
+
+def _merge_batches() -> str:
+    """The guarded upsert from the stage; the winners' codes are kept for the child deletes."""
+    upsert = _merge_from_stage(schema.batches, sql.batch_upsert_suffix())
     return (
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {_stage(table)} "
-        f"WHERE true {suffix}"
+        f"WITH won AS ({upsert}) "
+        f"INSERT INTO {WINNERS} (batch_code) SELECT batch_code FROM won RETURNING batch_code"
     )
+
+
+def _delete_of_winners(table: Table) -> str:
+    key = sql.owner_column(table)
+    return f"DELETE FROM {table.name} WHERE {key} IN (SELECT batch_code FROM {WINNERS})"
 
 
 class CopyWriter:
@@ -58,7 +78,8 @@ class CopyWriter:
     def __init__(self, dialect: Dialect) -> None:
         self.values = ValuesWriter(dialect)
         self._create = _create_stages()
-        self._merge_batches = _merge_from_stage(schema.batches, sql.batch_upsert_suffix())
+        self._merge_batches = _merge_batches()
+        self._deletes = [_delete_of_winners(t) for t in schema.CHILD_TABLES]
         self._merge_codes = _merge_from_stage(schema.trace_codes, sql.TRACE_CODE_SUFFIX)
 
     def copy(self, conn: Connection, table: Table, rows: Sequence[Row], into: str) -> None:
@@ -85,9 +106,8 @@ class CopyWriter:
     def replace_children(self, conn: Connection, winners: Sequence[ChainRows]) -> None:
         if not winners:
             return
-        codes = [c.batch_code for c in winners]
-        for table in schema.CHILD_TABLES:
-            self.values.delete_owned(conn, table, codes)
+        for statement in self._deletes:
+            conn.exec_driver_sql(statement)
         for table in schema.CHILD_TABLES:
             rows = child_rows(winners, table)
             if table is schema.trace_codes:

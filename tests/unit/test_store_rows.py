@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sinks.store.rows import chain_rows, jsonable, latest_per_batch
+from sinks.store.rows import chain_json, chain_rows, jsonable, latest_per_batch
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import view_of
 from streams.records import chain_record
 from tests.unit import domain_factory as f
 from tests.unit.store_plant import chain, plant
+from tracesync.devtools.synthetic import synthetic_records
 
 
 def _by_code(code: str) -> dict[str, object]:
@@ -80,3 +81,8 @@ def test_rows_of_a_chain_built_by_the_domain() -> None:
     assert rows.children["stock"] == [
         {"batch_code": "FG-9", "location": "WH-A", "quantity": Decimal("100")}
     ]
+
+
+def test_chain_json_is_the_same_data_as_the_generic_conversion() -> None:
+    for record in [*plant(), *synthetic_records(200)]:
+        assert json.loads(chain_json(record)) == jsonable(record)

@@ -151,5 +151,5 @@ def test_cli_store_migrate(store_url: str) -> None:
     assert result.exit_code == 0, result.output
     engine = create_store_engine(store_url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "r0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "r0002"
     engine.dispose()

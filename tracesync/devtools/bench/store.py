@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
-from sqlalchemy import func, make_url, select
+from sqlalchemy import Engine, func, make_url, select, text
 
 from sinks.bootstrap import build_store_sink
 from sinks.store import schema
-from sinks.store.database import create_store_engine
+from sinks.store.database import TraceStore, create_store_engine
 from sinks.store.sink import StoreSink
 from sinks.topics import SinkTopics
 from tracesync.bootstrap import record_serde
@@ -90,36 +93,67 @@ def publish_chains(settings: Settings, topic: str, chains: int, versions: int) -
     return count
 
 
-def _drain(sink: StoreSink, expected: int, timeout_s: float) -> tuple[float, float, bool]:
-    """Run the sink until ``expected`` records are committed: (join seconds, seconds, done)."""
+@dataclass(frozen=True)
+class _Drained:
+    join_s: float
+    seconds: float
+    cpu_s: float  # of this process (the sink's threads and librdkafka's) while it drained
+    completed: bool
+
+
+def _drain(sink: StoreSink, expected: int, timeout_s: float) -> _Drained:
+    """Run the sink until ``expected`` records are committed; timed from the first record."""
     stop = threading.Event()
     runner = threading.Thread(target=sink.run, args=(stop,), name="bench-store-sink")
     launched = time.perf_counter()
     runner.start()
-    first: float | None = None
+    first: tuple[float, float] | None = None
     deadline = launched + timeout_s
     try:
         while sink.stats.committed < expected and time.perf_counter() < deadline:
             if first is None and sink.stats.records:
-                first = time.perf_counter()
+                first = (time.perf_counter(), time.process_time())
             if not runner.is_alive():
                 break
             time.sleep(0.005)
-        ended = time.perf_counter()
+        ended = (time.perf_counter(), time.process_time())
     finally:
         stop.set()
         runner.join(60)
-    began = first if first is not None else ended
-    return began - launched, max(ended - began, 1e-6), sink.stats.committed >= expected
+    began = first or ended
+    return _Drained(
+        join_s=began[0] - launched,
+        seconds=max(ended[0] - began[0], 1e-6),
+        cpu_s=ended[1] - began[1],
+        completed=sink.stats.committed >= expected,
+    )
 
 
-def _stored_batches(store_url: str) -> int:
-    engine = create_store_engine(store_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.batches)).scalar_one())
-    finally:
-        engine.dispose()
+def _stored_batches(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(schema.batches)).scalar_one())
+
+
+def _backend_cpu_s(engine: Engine) -> float | None:
+    """CPU seconds of the PostgreSQL server processes serving this engine's database (local
+    server only; the database is fresh, so they are the sink's connections)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    query = text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    )
+    with engine.connect() as conn:
+        pids = [int(p) for p in conn.execute(query).scalars()]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not a local server
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return round(total, 2)
 
 
 def measure_store_sink(
@@ -130,28 +164,45 @@ def measure_store_sink(
     versions: int = 2,
     timeout_s: float = 600.0,
 ) -> dict[str, Any]:
-    """Chains/s through the real store sink from a fresh topic into ``store_url``."""
+    """Chains/s through the real store sink from a fresh topic into ``store_url``.
+
+    Besides wall-clock chains/s it reports the CPU the sink's process used per chain (and, on a
+    local PostgreSQL, the server processes' CPU), which say more than wall time on a busy
+    machine.
+    """
     run = uuid.uuid4().hex[:8]
     topics = bench_topics(settings, run)
     published = publish_chains(settings, topics.chain, chains, versions)
     sink = build_store_sink(
         settings, store_url=store_url, topics=topics, group=f"bench-store-{run}"
     )
-    join_s, seconds, completed = _drain(sink, published, timeout_s)
+    drained = _drain(sink, published, timeout_s)
     stats = sink.stats
+    engine = create_store_engine(store_url)
+    try:
+        db_cpu_s = _backend_cpu_s(engine)
+        stored = _stored_batches(engine)
+    finally:
+        engine.dispose()
+        if isinstance(sink.writer, TraceStore):
+            sink.writer.engine.dispose()
+    per_chain = 1e6 / max(stats.committed, 1)
     return {
         "dialect": make_url(store_url).get_backend_name(),
+        "write_method": getattr(sink.writer, "method", None),
         "chains": published,
         "versions_per_batch": versions,
-        "completed": completed,
-        "join_s": round(join_s, 2),
-        "seconds": round(seconds, 2),
-        "chains_per_s": round(stats.committed / seconds),
+        "completed": drained.completed,
+        "join_s": round(drained.join_s, 2),
+        "seconds": round(drained.seconds, 2),
+        "chains_per_s": round(stats.committed / drained.seconds),
+        "sink_cpu_us_per_chain": round(drained.cpu_s * per_chain, 1),
+        "db_server_cpu_us_per_chain": None if db_cpu_s is None else round(db_cpu_s * per_chain, 1),
         "transactions": stats.transactions,
         "chains_written": stats.chains_written,
         "chains_stale": stats.chains_stale,
         "dead_letters": stats.dead_letters,
-        "batches_in_store": _stored_batches(store_url),
+        "batches_in_store": stored,
         "batch_max_records": settings.store.batch_max_records,
     }
 

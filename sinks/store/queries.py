@@ -21,19 +21,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select
+from sqlalchemy import CompoundSelect, Connection, Engine, Row, Select
 
+from sinks.store import schema as s
 from sinks.store import trace_sql as sql
 
 DEFAULT_MAX_DEPTH = 64
 _IN_CHUNK = 500
-_DETAIL_TABLES = (
-    "trace_codes",
-    "parameters_out_of_limit",
-    "inspections",
-    "holds",
-    "shipments",
-    "complaints",
+# per detail table: (slot label, column name) of what a trace shows of its rows
+_SHOWN = tuple(
+    tuple(
+        (sql.slot(name, c.name), c.name)
+        for c in s.metadata.tables[name].columns
+        if c.name not in ("batch_code", "seq")
+    )
+    for name in sql.DETAIL_TABLES
 )
 
 
@@ -131,7 +133,9 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _IN_CHUNK]
 
 
-def _rows_for(conn: Connection, query: Select[Any], codes: Sequence[str]) -> list[Any]:
+def _rows_for(
+    conn: Connection, query: Select[Any] | CompoundSelect[Any], codes: Sequence[str]
+) -> list[Any]:
     """The rows of a statement with an expanding ``codes`` parameter, a chunk of codes at once."""
     rows: list[Any] = []
     for chunk in _chunks(codes):
@@ -159,10 +163,10 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
         return {}
     codes = list(codes)
     children: dict[str, dict[str, list[dict[str, Any]]]] = {c: {} for c in codes}
-    for table in _DETAIL_TABLES:
-        for row in _rows_for(conn, sql.owned_rows(table), codes):
-            item = {k: v for k, v in row.items() if k not in ("batch_code", "seq")}
-            children[row["batch_code"]].setdefault(table, []).append(item)
+    for row in _rows_for(conn, sql.children_statement(), codes):
+        tag = row["tag"]
+        item = {name: row[label] for label, name in _SHOWN[tag]}
+        children[row["owner"]].setdefault(sql.DETAIL_TABLES[tag], []).append(item)
     details: dict[str, BatchDetail] = {}
     for row in _rows_for(conn, sql.owned_rows("batches"), codes):
         production = (row["chain"] or {}).get("production", {})
@@ -193,11 +197,17 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
     return details
 
 
-def _walk(conn: Connection, start: str, *, upstream: bool, max_depth: int) -> list[Row[Any]]:
-    """Every edge reachable from ``start`` (towards the parents or the children) with its level
-    and what the store knows of the lot it reaches."""
-    params = {"start": start, "max_depth": max_depth}
-    return list(conn.execute(sql.walk_statement(upstream), params))
+def _walks(
+    conn: Connection, starts: Sequence[str], *, upstream: bool, max_depth: int
+) -> dict[str, list[Row[Any]]]:
+    """Per start code: every edge reachable from it (towards the parents or the children) with
+    its level and what the store knows of the lot it reaches; all walks in one statement."""
+    walks: dict[str, list[Row[Any]]] = {code: [] for code in starts}
+    for chunk in _chunks(starts):
+        params = {"starts": list(chunk), "max_depth": max_depth}
+        for row in conn.execute(sql.walk_statement(upstream), params):
+            walks[row.root].append(row)
+    return walks
 
 
 def _links(rows: list[Row[Any]]) -> tuple[Link, ...]:
@@ -224,12 +234,7 @@ def _links(rows: list[Row[Any]]) -> tuple[Link, ...]:
     )
 
 
-def _batch_trace(
-    conn: Connection, detail: BatchDetail | None, code: str, max_depth: int
-) -> BatchTrace | None:
-    if detail is None:
-        return None
-    rows = _walk(conn, code, upstream=True, max_depth=max_depth)
+def _batch_trace(detail: BatchDetail, rows: list[Row[Any]], max_depth: int) -> BatchTrace:
     links = _links(rows)
     parents = {link.via for link in links}
     raw = tuple(sorted({link.code for link in links if link.code not in parents}))
@@ -247,11 +252,9 @@ def trace(
         if resolved is None:
             return None
         details = _details(conn, resolved.batch_codes)
-        traces = []
-        for batch_code in resolved.batch_codes:
-            one = _batch_trace(conn, details.get(batch_code), batch_code, max_depth)
-            if one is not None:
-                traces.append(one)
+        stored = [code for code in resolved.batch_codes if code in details]
+        walks = _walks(conn, stored, upstream=True, max_depth=max_depth)
+        traces = [_batch_trace(details[code], walks[code], max_depth) for code in stored]
     elapsed = (time.perf_counter() - started) * 1000
     return TraceReport(resolved, tuple(traces), elapsed)
 
@@ -262,7 +265,7 @@ def recall(
     """Forward trace from ``lot``: downstream batches, their stock, deliveries and customers."""
     started = time.perf_counter()
     with _connection(engine) as conn:
-        rows = _walk(conn, lot, upstream=False, max_depth=max_depth)
+        rows = _walks(conn, [lot], upstream=False, max_depth=max_depth)[lot]
         downstream = _links(rows)
         affected = sorted({lot} | {link.code for link in downstream})
         stock = _rows_for(conn, sql.owned_rows("stock"), affected)

@@ -6,10 +6,14 @@ PostgreSQL and use an index:
 
 - :func:`resolve_statement`: what a code is, every kind looked up in one ``UNION ALL`` (one round
   trip; each branch on its index, at most 1000 batches per kind) with the kind's rank;
-- :func:`owned_rows`: the rows of one child table for a list of batch codes (``codes``);
-- :func:`walk_statement`: the genealogy walk up or down from ``start`` (a recursive CTE bounded
-  by ``max_depth``), joined with what the store knows of each lot met
-  (``ix_batches_code_facts``, an index-only lookup on PostgreSQL).
+- :func:`owned_rows`: the rows of one table for a list of batch codes (``codes``);
+- :func:`children_statement`: the child rows a trace shows (trace codes, out-of-limit
+  parameters, inspections, holds, shipments, complaints) of ``codes`` in one ``UNION ALL``: each
+  table's columns have slots of their own (typed NULL in the other tables' rows), ``tag`` says
+  which table a row is from, and the rows come in each table's display order;
+- :func:`walk_statement`: the genealogy walks up or down from ``starts`` at once (a recursive
+  CTE bounded by ``max_depth``, each row tagged with its ``root``), joined with what the store
+  knows of each lot met (``ix_batches_code_facts``, an index-only lookup on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     CompoundSelect,
     Integer,
     Select,
     String,
     bindparam,
+    cast,
     literal,
+    literal_column,
+    null,
     select,
     union_all,
 )
@@ -74,6 +82,48 @@ def owned_rows(table_name: str) -> Select[Any]:
     return query.order_by(*(table.c[o] for o in _ORDER[table_name]))
 
 
+DETAIL_TABLES = (
+    "trace_codes",
+    "parameters_out_of_limit",
+    "inspections",
+    "holds",
+    "shipments",
+    "complaints",
+)
+"""The child tables a trace shows, in the order of ``tag`` in :func:`children_statement`."""
+
+
+def slot(table_name: str, column: str) -> str:
+    """The label of a child table's column in :func:`children_statement`."""
+    return f"{table_name}__{column}"
+
+
+def _slots() -> list[tuple[str, Any]]:
+    return [
+        (name, column)
+        for name in DETAIL_TABLES
+        for column in s.metadata.tables[name].columns
+        if column.name != "batch_code"
+    ]
+
+
+@functools.cache
+def children_statement() -> CompoundSelect[Any]:
+    """Rows ``(tag, owner, <slot>...)`` of every detail table for the bound list ``codes``."""
+    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
+    slots = _slots()
+    branches = []
+    for tag, name in enumerate(DETAIL_TABLES):
+        table = s.metadata.tables[name]
+        columns = [literal(tag, Integer).label("tag"), table.c.batch_code.label("owner")]
+        for other, column in slots:
+            value = table.c[column.name] if other == name else cast(null(), column.type)
+            columns.append(value.label(slot(other, column.name)))
+        branches.append(select(*columns).where(table.c.batch_code.in_(codes)))
+    order = ["tag"] + [slot(name, o) for name in DETAIL_TABLES for o in _ORDER[name]]
+    return union_all(*branches).order_by(*(literal_column(label) for label in order))
+
+
 @functools.cache
 def shipments_of() -> Select[Any]:
     """The shipments of the bound list ``codes``, by delivery."""
@@ -84,22 +134,25 @@ def shipments_of() -> Select[Any]:
 
 @functools.cache
 def walk_statement(upstream: bool) -> Select[Any]:
-    """Every edge reachable from the bound ``start`` with its level (below ``max_depth``), with
-    ``product_code``, ``lot_material``, ``on_hold`` and ``stored_code`` of the lot it reaches."""
+    """Every edge reachable from each of the bound ``starts`` (its ``root``) with its level
+    (below ``max_depth``), with ``product_code``, ``lot_material``, ``on_hold`` and
+    ``stored_code`` of the lot it reaches; the walks of several roots never mix."""
     edges = s.genealogy_edges
     near, far = (
         (edges.c.child_code, edges.c.parent_lot)
         if upstream
         else (edges.c.parent_lot, edges.c.child_code)
     )
+    starts: BindParameter[list[str]] = bindparam("starts", expanding=True)
     base = select(
+        near.label("root"),
         far.label("code"),
         near.label("via"),
         edges.c.material_code,
         edges.c.quantity,
         edges.c.uom,
         literal(1, Integer).label("level"),
-    ).where(near == bindparam("start", type_=String))
+    ).where(near.in_(starts))
     walk = base.cte("walk", recursive=True)
     step_edges = edges.alias("step")
     step_near, step_far = (
@@ -109,6 +162,7 @@ def walk_statement(upstream: bool) -> Select[Any]:
     )
     step = (
         select(
+            walk.c.root,
             step_far,
             step_near,
             step_edges.c.material_code,
@@ -130,5 +184,5 @@ def walk_statement(upstream: bool) -> Select[Any]:
             lot.c.batch_code.label("stored_code"),
         )
         .select_from(walk.outerjoin(lot, lot.c.batch_code == walk.c.code))
-        .order_by(walk.c.level, walk.c.code, walk.c.via)
+        .order_by(walk.c.root, walk.c.level, walk.c.code, walk.c.via)
     )

@@ -22,21 +22,31 @@ from sqlalchemy import Engine, func, select
 
 from sinks.store import schema
 from sinks.store.database import create_store_engine
-from sinks.store.queries import recall, trace
+from sinks.store.queries import RecallReport, TraceReport, recall, trace
 from tracesync.devtools.bench.measure import percentile
 
 WARM_UP = 20
 
 
+def _answered(report: object) -> bool:
+    """A trace that found its batches, or a recall that found its lot."""
+    if isinstance(report, TraceReport):
+        return bool(report.traces)
+    return isinstance(report, RecallReport) and report.found
+
+
 def _timed(codes: Sequence[str], run: Callable[[str], object]) -> dict[str, Any]:
     times = []
+    answered = 0
     for code in codes:
         started = time.perf_counter()
-        run(code)
+        report = run(code)
         times.append((time.perf_counter() - started) * 1000)
+        answered += _answered(report)
     times.sort()
     return {
         "samples": len(times),
+        "answered": answered,
         "p50_ms": _round(percentile(times, 0.50)),
         "p95_ms": _round(percentile(times, 0.95)),
         "p99_ms": _round(percentile(times, 0.99)),
@@ -65,7 +75,8 @@ def _workload(engine: Engine, samples: int, seed: int) -> dict[str, list[str]]:
     if not finished or not raw:
         raise SystemExit("the store has no synthetic plant: run tracesync store fill-synthetic")
     with engine.connect() as conn:
-        complaints = [str(c) for c in conn.execute(select(schema.complaints.c.complaint_id))]
+        complaint_ids = conn.execute(select(schema.complaints.c.complaint_id)).scalars()
+        complaints = [str(c) for c in complaint_ids]
         deliveries_of = select(schema.shipments.c.delivery_id).where(
             schema.shipments.c.batch_code.in_(_sample(rng, finished, samples))
         )

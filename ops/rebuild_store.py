@@ -83,8 +83,7 @@ class StoreLocation:
     def side_engine(self, name: str) -> Engine:
         if self.dialect == "sqlite":
             return create_store_engine(f"sqlite:///{name}")
-        with create_store_engine(self.live_url).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
+        _execute(self.live_url, f'CREATE SCHEMA IF NOT EXISTS "{name}"')
         url = self.url.update_query_dict({"options": f"-csearch_path={name}"})
         return create_store_engine(url.render_as_string(hide_password=False))
 
@@ -151,8 +150,17 @@ def drop_side(location: StoreLocation, name: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(name + suffix).unlink(missing_ok=True)
         return
-    with create_store_engine(location.live_url).begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    _execute(location.live_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def _execute(url: str, statement: str) -> None:
+    """One statement on its own short-lived engine (disposed: no connection left open)."""
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def rebuild_store(

@@ -14,6 +14,8 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 
 from sinks.store.database import open_store
+from sinks.store.flow import RecordDecoder
+from sinks.store.kafka_io import KafkaDeadLetters, KafkaRecordSource
 from sinks.store.sink import StoreSink
 from sinks.targets.config import load_routes
 from sinks.targets.routing import Source
@@ -34,7 +36,7 @@ def build_store_sink(
 ) -> StoreSink:
     """The store sink: chains and alerts into the trace store, offsets after the commit."""
     topics = topics or SinkTopics.from_catalog(catalog(settings))
-    trace_store = open_store(store_url or settings.store_url)
+    trace_store = open_store(store_url or settings.store_url, settings.store.write_method)
     consumer = Consumer(
         consumer_config(
             settings.kafka,
@@ -43,14 +45,19 @@ def build_store_sink(
             max_poll_interval_ms=300_000,
         )
     )
+    decoder = RecordDecoder(
+        topics,
+        record_serde(settings, "TraceChain", topics.chain),
+        record_serde(settings, "Alert", topics.alerts),
+    )
     return StoreSink(
         trace_store,
-        topics,
+        KafkaRecordSource(consumer, [topics.chain, topics.alerts]),
+        KafkaDeadLetters(
+            Producer(producer_config(settings.kafka, settings.producer)), topics.dead_letter
+        ),
+        decoder,
         settings.store,
-        consumer,
-        Producer(producer_config(settings.kafka, settings.producer)),
-        chain_serde=record_serde(settings, "TraceChain", topics.chain),
-        alert_serde=record_serde(settings, "Alert", topics.alerts),
     )
 
 

@@ -67,6 +67,11 @@ class StoreSettings(BaseModel):
     batch_max_ms: int = Field(default=200, gt=0, description="wait this long to fill a batch")
     retry_initial_s: float = Field(default=0.5, gt=0, description="first wait on a DB failure")
     retry_max_s: float = Field(default=10.0, gt=0, description="longest wait between retries")
+    write_method: Literal["auto", "values", "copy"] = Field(
+        default="auto",
+        description="how rows reach the database: multi-row VALUES, or COPY into staging tables "
+        "(PostgreSQL only); auto = COPY on PostgreSQL, VALUES on SQLite",
+    )
     session_timeout_ms: int = Field(
         default=45_000, ge=6_000, description="a dead sink's partitions move after this long"
     )

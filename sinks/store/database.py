@@ -1,48 +1,33 @@
-"""The trace store: engine, migrations and the version-guarded write of chains and alerts.
+"""The trace store: engine, migrations and the version-guarded, set-based write of a batch.
 
 :func:`open_store` builds the engine for a URL (SQLite file or PostgreSQL) and brings the schema
-to the newest Alembic revision. :meth:`TraceStore.write` writes chains and alerts in one
-transaction: a batch row is inserted, or updated only when the incoming version is newer
-(``ON CONFLICT (batch_code) DO UPDATE ... WHERE batches.version < excluded.version``), and the
-child rows of a batch are replaced only when its row was actually written.
+to the newest Alembic revision. :class:`TraceStore` is the real :class:`StoreWriter`: one
+:meth:`TraceStore.write` is one transaction of a few set-based statements (multi-row VALUES
+upserts, or COPY into staging tables on PostgreSQL, see :mod:`sinks.store.bulk` and
+:mod:`sinks.store.pgcopy`): a batch row is inserted, or updated only when the incoming version is
+newer (``ON CONFLICT (batch_code) DO UPDATE ... WHERE batches.version < excluded.version``), and
+the child rows of a batch are replaced only when its row was actually written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, exc, make_url
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url
 
-from sinks.store import schema
+from sinks.store.bulk import ValuesWriter
+from sinks.store.pgcopy import CopyWriter
 from sinks.store.rows import ChainRows, Row, latest_per_batch
-from tracesync.errors import InfrastructureError, TracesyncError
+from sinks.store.writer import StoreRejectedError, StoreUnavailableError, WriteResult
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_IN_CHUNK = 500  # codes per IN (...) list
 
-
-class StoreUnavailableError(InfrastructureError):
-    """The database cannot be reached or is busy; the same write may succeed later."""
-
-
-class StoreRejectedError(TracesyncError):
-    """The database refused the data itself (constraint, type); retrying will not help."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What one write did: batch rows written, chains skipped as not newer, alerts inserted."""
-
-    written: int
-    stale: int
-    alerts: int
+WriteMethod = Literal["auto", "values", "copy"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -88,34 +73,57 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         raise StoreUnavailableError(f"cannot migrate the trace store: {error}") from error
 
 
-def open_store(url: str) -> TraceStore:
+def open_store(url: str, method: WriteMethod = "auto") -> TraceStore:
     """The store at ``url`` with its schema migrated to the newest revision."""
     engine = create_store_engine(url)
     migrate(engine)
-    return TraceStore(engine)
+    return TraceStore(engine, method)
 
 
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+class _StatementWriter(Protocol):
+    """What both statement writers offer (see sinks.store.bulk and sinks.store.pgcopy)."""
+
+    def write(
+        self, conn: Connection, chains: Sequence[ChainRows], alerts: Sequence[Row]
+    ) -> tuple[int, int]: ...
+
+
+def resolve_method(engine: Engine, method: WriteMethod) -> WriteMethod:
+    """``auto``: COPY on PostgreSQL (measured faster there), multi-row VALUES elsewhere."""
+    if method == "auto":
+        return "copy" if engine.dialect.name == "postgresql" else "values"
+    return method
+
+
+def _statement_writer(engine: Engine, method: WriteMethod) -> _StatementWriter:
+    if method == "copy":
+        if engine.dialect.name != "postgresql":
+            raise ValueError("COPY is a PostgreSQL write method")
+        return CopyWriter(engine.dialect)
+    return ValuesWriter(engine.dialect)
 
 
 class TraceStore:
-    """Writes to the trace store; one :meth:`write` is one transaction."""
+    """The trace store as a :class:`~sinks.store.writer.StoreWriter`; one write, one transaction.
 
-    def __init__(self, engine: Engine) -> None:
+    ``method`` chooses how rows travel: ``values`` (multi-row INSERT ... VALUES, both dialects),
+    ``copy`` (COPY into staging tables, PostgreSQL only) or ``auto`` (COPY on PostgreSQL).
+    """
+
+    def __init__(self, engine: Engine, method: WriteMethod = "auto") -> None:
         self.engine = engine
-        self._dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self.method = resolve_method(engine, method)
+        self._writer = _statement_writer(engine, self.method)
 
-    def write(self, chains: Iterable[ChainRows], alerts: Iterable[Row] = ()) -> WriteResult:
+    def __repr__(self) -> str:
+        return f"TraceStore({self.engine.url!r}, method={self.method!r})"
+
+    def write(self, chains: Sequence[ChainRows], alerts: Sequence[Row] = ()) -> WriteResult:
         """Upsert chains (newer versions only) and insert new alerts, all in one transaction."""
         chosen = latest_per_batch(chains)
-        unique_alerts = list({a["alert_id"]: a for a in alerts}.values())
         try:
             with self.engine.begin() as conn:
-                written = self._upsert_batches(conn, chosen)
-                self._replace_children(conn, [c for c in chosen if c.batch_code in written])
-                inserted = self._insert_alerts(conn, unique_alerts)
+                written, inserted = self._writer.write(conn, chosen, alerts)
         except (exc.OperationalError, exc.InterfaceError) as error:
             raise StoreUnavailableError(f"trace store unavailable: {error}") from error
         except exc.DBAPIError as error:
@@ -124,56 +132,4 @@ class TraceStore:
             raise StoreRejectedError(f"trace store rejected the write: {error}") from error
         except exc.StatementError as error:
             raise StoreRejectedError(f"trace store rejected the write: {error}") from error
-        return WriteResult(len(written), len(chosen) - len(written), inserted)
-
-    def _upsert_batches(self, conn: Connection, chains: list[ChainRows]) -> set[str]:
-        if not chains:
-            return set()
-        table = schema.batches
-        stmt = self._dialect.insert(table)
-        updates = {c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key}
-        guarded = stmt.on_conflict_do_update(
-            index_elements=[table.c.batch_code],
-            set_=updates,
-            where=table.c.version < stmt.excluded.version,
-        ).returning(table.c.batch_code)
-        result = conn.execute(guarded, [c.batch for c in chains])
-        return {str(code) for code in result.scalars()}
-
-    def _replace_children(self, conn: Connection, chains: list[ChainRows]) -> None:
-        if not chains:
-            return
-        codes = [c.batch_code for c in chains]
-        for table in schema.CHILD_TABLES:
-            key = table.c.child_code if "child_code" in table.c else table.c.batch_code
-            for chunk in _chunks(codes):
-                conn.execute(delete(table).where(key.in_(chunk)))
-        for table in schema.CHILD_TABLES:
-            rows = [row for c in chains for row in c.children.get(table.name, ())]
-            if table is schema.trace_codes:
-                self._upsert_trace_codes(conn, rows)
-            elif rows:
-                conn.execute(table.insert(), rows)
-
-    def _upsert_trace_codes(self, conn: Connection, rows: list[Row]) -> None:
-        """A trace code names one batch; a code claimed again moves to the batch written last."""
-        unique = list({r["trace_code"]: r for r in rows}.values())
-        if not unique:
-            return
-        stmt = self._dialect.insert(schema.trace_codes)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[schema.trace_codes.c.trace_code],
-                set_={"batch_code": stmt.excluded.batch_code},
-            ),
-            unique,
-        )
-
-    def _insert_alerts(self, conn: Connection, alerts: list[Row]) -> int:
-        if not alerts:
-            return 0
-        stmt = self._dialect.insert(schema.alerts).on_conflict_do_nothing(
-            index_elements=[schema.alerts.c.alert_id]
-        )
-        result = conn.execute(stmt.returning(schema.alerts.c.alert_id), alerts)
-        return len(result.scalars().all())
+        return WriteResult(written, len(chosen) - written, inserted)

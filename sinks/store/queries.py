@@ -8,7 +8,8 @@
 - :func:`recall` (forward): every batch made from a lot at any depth, where their stock is now,
   and every delivery and customer they reached.
 
-The genealogy walk stops at ``max_depth`` levels, which also bounds a walk through a cycle.
+The genealogy walk stops at ``max_depth`` levels, which also bounds a walk through a cycle. The
+statements themselves are built once, in :mod:`sinks.store.trace_sql`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, Row, Select, literal, select
+from sqlalchemy import CompoundSelect, Connection, Engine, Row, Select
 
 from sinks.store import schema as s
+from sinks.store import trace_sql as sql
 
 DEFAULT_MAX_DEPTH = 64
 _IN_CHUNK = 500
+# per detail table: (slot label, column name) of what a trace shows of its rows
+_SHOWN = tuple(
+    tuple(
+        (sql.slot(name, c.name), c.name)
+        for c in s.metadata.tables[name].columns
+        if c.name not in ("batch_code", "seq")
+    )
+    for name in sql.DETAIL_TABLES
+)
 
 
 @dataclass(frozen=True)
@@ -122,37 +133,28 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _IN_CHUNK]
 
 
-def _rows_for(conn: Connection, query: Select[Any], key: Any, codes: Sequence[str]) -> list[Any]:
+def _rows_for(
+    conn: Connection, query: Select[Any] | CompoundSelect[Any], codes: Sequence[str]
+) -> list[Any]:
+    """The rows of a statement with an expanding ``codes`` parameter, a chunk of codes at once."""
     rows: list[Any] = []
     for chunk in _chunks(codes):
-        rows.extend(conn.execute(query.where(key.in_(chunk))).mappings())
+        rows.extend(conn.execute(query, {"codes": list(chunk)}).mappings())
     return rows
 
 
-def _first_codes(conn: Connection, query: Select[Any]) -> tuple[str, ...]:
-    return tuple(sorted({str(code) for code in conn.execute(query).scalars()}))
-
-
 def resolve(conn: Connection, code: str) -> Resolved | None:
-    """What ``code`` is; ``None`` when the store does not know it."""
-    lookups: list[tuple[str, Select[Any]]] = [
-        ("batch", select(s.batches.c.batch_code).where(s.batches.c.batch_code == code)),
-        (
-            "trace_code",
-            select(s.trace_codes.c.batch_code).where(s.trace_codes.c.trace_code == code),
-        ),
-        ("delivery", select(s.shipments.c.batch_code).where(s.shipments.c.delivery_id == code)),
-        ("complaint", select(s.complaints.c.batch_code).where(s.complaints.c.complaint_id == code)),
-        (
-            "lot",
-            select(s.genealogy_edges.c.parent_lot).where(s.genealogy_edges.c.parent_lot == code),
-        ),
-    ]
-    for kind, query in lookups:
-        codes = _first_codes(conn, query.limit(1000))
-        if codes:
-            return Resolved(code, kind, codes)
-    return None
+    """What ``code`` is; ``None`` when the store does not know it.
+
+    All kinds are looked up in one statement; the first kind in ``KINDS`` order that matches wins.
+    """
+    matches: dict[int, set[str]] = {}
+    for found, rank in conn.execute(sql.resolve_statement(), {"code": code}):
+        matches.setdefault(int(rank), set()).add(str(found))
+    if not matches:
+        return None
+    first = min(matches)
+    return Resolved(code, sql.KINDS[first], tuple(sorted(matches[first])))
 
 
 def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
@@ -161,21 +163,12 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
         return {}
     codes = list(codes)
     children: dict[str, dict[str, list[dict[str, Any]]]] = {c: {} for c in codes}
-    child_tables = (
-        (s.trace_codes, ("trace_code",)),
-        (s.parameters_out_of_limit, ("seq",)),
-        (s.inspections, ("seq",)),
-        (s.holds, ("origin_code", "hold_id")),
-        (s.shipments, ("seq",)),
-        (s.complaints, ("seq",)),
-    )
-    for table, order in child_tables:
-        query = select(table).order_by(*(table.c[o] for o in order))
-        for row in _rows_for(conn, query, table.c.batch_code, codes):
-            item = {k: v for k, v in row.items() if k not in ("batch_code", "seq")}
-            children[row["batch_code"]].setdefault(table.name, []).append(item)
+    for row in _rows_for(conn, sql.children_statement(), codes):
+        tag = row["tag"]
+        item = {name: row[label] for label, name in _SHOWN[tag]}
+        children[row["owner"]].setdefault(sql.DETAIL_TABLES[tag], []).append(item)
     details: dict[str, BatchDetail] = {}
-    for row in _rows_for(conn, select(s.batches), s.batches.c.batch_code, codes):
+    for row in _rows_for(conn, sql.owned_rows("batches"), codes):
         production = (row["chain"] or {}).get("production", {})
         own = children[row["batch_code"]]
         details[row["batch_code"]] = BatchDetail(
@@ -204,90 +197,45 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
     return details
 
 
-def _walk(conn: Connection, start: str, *, upstream: bool, max_depth: int) -> list[Row[Any]]:
-    """Every edge reachable from ``start`` (towards the parents or the children) with its level."""
-    edges = s.genealogy_edges
-    near, far = (
-        (edges.c.child_code, edges.c.parent_lot)
-        if upstream
-        else (edges.c.parent_lot, edges.c.child_code)
-    )
-    base = select(
-        far.label("code"),
-        near.label("via"),
-        edges.c.material_code,
-        edges.c.quantity,
-        edges.c.uom,
-        literal(1, Integer).label("level"),
-    ).where(near == start)
-    walk = base.cte("walk", recursive=True)
-    step_edges = edges.alias("step")
-    step_near, step_far = (
-        (step_edges.c.child_code, step_edges.c.parent_lot)
-        if upstream
-        else (step_edges.c.parent_lot, step_edges.c.child_code)
-    )
-    step = (
-        select(
-            step_far,
-            step_near,
-            step_edges.c.material_code,
-            step_edges.c.quantity,
-            step_edges.c.uom,
-            walk.c.level + 1,
-        )
-        .join(walk, step_near == walk.c.code)
-        .where(walk.c.level < max_depth)
-    )
-    walk = walk.union(step)
-    query = select(walk).order_by(walk.c.level, walk.c.code, walk.c.via)
-    return list(conn.execute(query))
+def _walks(
+    conn: Connection, starts: Sequence[str], *, upstream: bool, max_depth: int
+) -> dict[str, list[Row[Any]]]:
+    """Per start code: every edge reachable from it (towards the parents or the children) with
+    its level and what the store knows of the lot it reaches; all walks in one statement."""
+    walks: dict[str, list[Row[Any]]] = {code: [] for code in starts}
+    for chunk in _chunks(starts):
+        params = {"starts": list(chunk), "max_depth": max_depth}
+        for row in conn.execute(sql.walk_statement(upstream), params):
+            walks[row.root].append(row)
+    return walks
 
 
-def _links(conn: Connection, rows: list[Row[Any]]) -> tuple[Link, ...]:
+def _links(rows: list[Row[Any]]) -> tuple[Link, ...]:
     """Each (code, via) pair at its lowest level, with what the store knows of the lot."""
     lowest: dict[tuple[str, str], Row[Any]] = {}
     for row in rows:
         key = (row.code, row.via)
         if key not in lowest or row.level < lowest[key].level:
             lowest[key] = row
-    codes = sorted({row.code for row in lowest.values()})
-    known_query = select(
-        s.batches.c.batch_code,
-        s.batches.c.product_code,
-        s.batches.c.material_code,
-        s.batches.c.on_hold,
-    )
-    known = {
-        r["batch_code"]: r for r in _rows_for(conn, known_query, s.batches.c.batch_code, codes)
-    }
-    links = []
-    for row in sorted(lowest.values(), key=lambda r: (r.level, r.code, r.via)):
-        lot = known.get(row.code)
-        links.append(
-            Link(
-                code=row.code,
-                level=row.level,
-                via=row.via,
-                material_code=row.material_code,
-                quantity=row.quantity,
-                uom=row.uom,
-                product_code=lot["product_code"] if lot else None,
-                lot_material=lot["material_code"] if lot else None,
-                on_hold=bool(lot["on_hold"]) if lot else False,
-                stored=lot is not None,
-            )
+    return tuple(
+        Link(
+            code=row.code,
+            level=row.level,
+            via=row.via,
+            material_code=row.material_code,
+            quantity=row.quantity,
+            uom=row.uom,
+            product_code=row.product_code,
+            lot_material=row.lot_material,
+            on_hold=bool(row.on_hold) if row.stored_code is not None else False,
+            stored=row.stored_code is not None,
         )
-    return tuple(links)
+        for row in sorted(lowest.values(), key=lambda r: (r.level, r.code, r.via))
+    )
 
 
-def _batch_trace(
-    conn: Connection, detail: BatchDetail | None, code: str, max_depth: int
-) -> BatchTrace | None:
-    if detail is None:
-        return None
-    rows = _walk(conn, code, upstream=True, max_depth=max_depth)
-    links = _links(conn, rows)
+def _batch_trace(detail: BatchDetail, rows: list[Row[Any]], max_depth: int) -> BatchTrace:
+    links = _links(rows)
     parents = {link.via for link in links}
     raw = tuple(sorted({link.code for link in links if link.code not in parents}))
     limited = any(row.level >= max_depth for row in rows)
@@ -304,11 +252,9 @@ def trace(
         if resolved is None:
             return None
         details = _details(conn, resolved.batch_codes)
-        traces = []
-        for batch_code in resolved.batch_codes:
-            one = _batch_trace(conn, details.get(batch_code), batch_code, max_depth)
-            if one is not None:
-                traces.append(one)
+        stored = [code for code in resolved.batch_codes if code in details]
+        walks = _walks(conn, stored, upstream=True, max_depth=max_depth)
+        traces = [_batch_trace(details[code], walks[code], max_depth) for code in stored]
     elapsed = (time.perf_counter() - started) * 1000
     return TraceReport(resolved, tuple(traces), elapsed)
 
@@ -319,13 +265,11 @@ def recall(
     """Forward trace from ``lot``: downstream batches, their stock, deliveries and customers."""
     started = time.perf_counter()
     with _connection(engine) as conn:
-        rows = _walk(conn, lot, upstream=False, max_depth=max_depth)
-        downstream = _links(conn, rows)
+        rows = _walks(conn, [lot], upstream=False, max_depth=max_depth)[lot]
+        downstream = _links(rows)
         affected = sorted({lot} | {link.code for link in downstream})
-        stock_query = select(s.stock).order_by(s.stock.c.batch_code, s.stock.c.location)
-        stock = _rows_for(conn, stock_query, s.stock.c.batch_code, affected)
-        ship_query = select(s.shipments).order_by(s.shipments.c.delivery_id)
-        shipments = _rows_for(conn, ship_query, s.shipments.c.batch_code, affected)
+        stock = _rows_for(conn, sql.owned_rows("stock"), affected)
+        shipments = _rows_for(conn, sql.shipments_of(), affected)
         detail = _details(conn, [lot]).get(lot)
     elapsed = (time.perf_counter() - started) * 1000
     ship_items = tuple(

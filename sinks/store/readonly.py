@@ -12,10 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, exc, make_url, text
 
-from sinks.store.database import StoreUnavailableError, create_store_engine
+from sinks.store.database import create_store_engine
+from sinks.store.writer import StoreUnavailableError
 from tracesync.errors import ConfigurationError
 
-SCHEMA_REVISION = "r0001"
+SCHEMA_REVISION = "r0002"
 """The newest revision in ``sinks/store/migrations/versions`` (a unit test keeps them equal)."""
 
 _HOW_TO_MIGRATE = "start `tracesync sink store` or run `tracesync store migrate`"

@@ -2,7 +2,9 @@
 
 :func:`chain_rows` gives the ``batches`` row and the rows of every child table; :func:`alert_row`
 the ``alerts`` row. :func:`latest_per_batch` keeps only the highest version of each batch among
-the records of one write, so a batch is written at most once per transaction.
+the records of one write, so a batch is written at most once per transaction. The whole chain goes
+into the ``chain`` column as JSON text (:func:`chain_json`: decimals as strings, times as ISO-8601),
+serialized here once so the writers can pass it to the database as it is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 Row = dict[str, Any]
 Record = Mapping[str, Any]
@@ -38,6 +42,17 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def chain_json(record: Record) -> str:
+    """``record`` as JSON text, the same data as ``json.dumps(jsonable(record))``."""
+    return orjson.dumps(record, default=_json_default).decode()
 
 
 def _own(code: str, items: Iterable[Record], **extra: Any) -> list[Row]:
@@ -72,7 +87,7 @@ def _batch_row(record: Record, stored_at: datetime) -> Row:
         "first_event_at": record["first_event_at"],
         "last_event_at": record["last_event_at"],
         "stored_at": stored_at,
-        "chain": jsonable(record),
+        "chain": chain_json(record),
     }
 
 

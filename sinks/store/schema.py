@@ -4,7 +4,7 @@
 as JSON for display. The child tables (genealogy edges, trace codes, shipments, holds, out-of-limit
 parameters, inspections, complaints, stock) are derived from the chain and replaced as a whole
 whenever a newer version of the batch is written. ``alerts`` is keyed by the alert id.
-The first Alembic revision (``sinks/migrations``) creates exactly these tables.
+The Alembic revisions (``sinks/store/migrations``) create exactly these tables and indexes.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ batches = Table(
     Index("ix_batches_product_code", "product_code"),
     Index("ix_batches_order_id", "order_id"),
     Index("ix_batches_on_hold", "on_hold"),
+    # a genealogy walk's lookup of each lot met, answered from the index alone (migration r0002)
+    Index("ix_batches_code_facts", "batch_code", "product_code", "material_code", "on_hold"),
 )
 
 genealogy_edges = Table(
@@ -90,7 +92,7 @@ trace_codes = Table(
     metadata,
     Column("trace_code", String, primary_key=True),
     Column("batch_code", String, nullable=False),
-    Index("ix_trace_codes_batch_code", "batch_code"),
+    Index("ix_trace_codes_batch_trace", "batch_code", "trace_code"),
 )
 
 shipments = Table(

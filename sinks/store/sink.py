@@ -1,11 +1,20 @@
 """The store sink: chain and alert topics -> trace store, offsets committed after the database.
 
-One loop, one thread. It collects up to ``batch_max_records`` records or ``batch_max_ms`` of
-records, decodes them (undecodable ones go to the sinks dead-letter topic with the reason, the
-stage and their origin in the headers), writes the batch in one transaction and only then commits
-the batch's offsets. When the database is unreachable it pauses the assigned partitions, keeps
-the batch, retries with exponential backoff and resumes once the write went through, so nothing
-is lost and nothing is committed before it is stored. A stop request finishes the current batch.
+The loop collects up to ``batch_max_records`` records or ``batch_max_ms`` of records, decodes them
+(undecodable ones become dead letters with the reason, the stage and their origin) and hands the
+batch to one writer thread, which writes it in one transaction while the loop reads and decodes the
+next batch. Before the next batch is handed over, the loop waits for the write under way, sends
+its dead letters, and only then commits its offsets: batches are written and committed one after
+the other, in order, and nothing is committed before it is stored.
+
+When the store is unavailable the loop pauses consumption, keeps the batch, retries it with
+exponential backoff and resumes once the write went through. When partitions are revoked, what
+was read from them is stored and committed first, or forgotten (their new owner reads it again).
+A stop request finishes the batches under way.
+
+The loop talks to Kafka through two small ports (:class:`RecordSource`, :class:`DeadLetterOut`,
+implemented in :mod:`sinks.store.kafka_io`) and to the database through
+:class:`~sinks.store.writer.StoreWriter`, so its logic is unit-tested with fakes.
 """
 
 from __future__ import annotations
@@ -13,21 +22,61 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
-
-from sinks.store.database import StoreRejectedError, StoreUnavailableError, TraceStore
-from sinks.store.rows import ChainRows, Row, alert_row, chain_rows
-from sinks.topics import SinkTopics
-from tracesync.contracts.record_serde import RecordSerde
-from tracesync.deadletter import build_headers
-from tracesync.errors import RecordOrigin, SerializationError
+from sinks.store.flow import (
+    Backoff,
+    Batch,
+    DeadLetter,
+    Flushed,
+    Incoming,
+    RecordDecoder,
+    TopicPartition,
+    write_batch,
+)
+from sinks.store.writer import StoreUnavailableError, StoreWriter
 from tracesync.settings import StoreSettings
 
 log = logging.getLogger(__name__)
 
-STAGE = "sinks.store"
+RevokeCallback = Callable[[set[TopicPartition]], None]
+
+
+class RecordSource(Protocol):
+    """Where the sink reads records and commits offsets (a Kafka consumer in production)."""
+
+    def start(self, on_revoke: RevokeCallback) -> None:
+        """Subscribe; ``on_revoke`` runs (inside :meth:`poll`) before partitions are taken."""
+        ...
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Incoming]: ...
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit the next offset to read of each partition (synchronously)."""
+        ...
+
+    def pause(self) -> None:
+        """Stop fetching from every assigned partition (and those assigned meanwhile)."""
+        ...
+
+    def resume(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class DeadLetterOut(Protocol):
+    """Where records set aside go (the sinks' dead-letter topic in production)."""
+
+    def send(self, letter: DeadLetter) -> None: ...
+
+    def flush(self) -> int:
+        """Wait for the letters sent so far; how many are still not acknowledged."""
+        ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -45,27 +94,11 @@ class SinkStats:
 
 
 @dataclass
-class Batch:
-    """Decoded records of one write and the offsets to commit once it is stored."""
+class _Pending:
+    """The batch handed to the writer; ``future`` is None once an attempt found the store down."""
 
-    chains: list[tuple[ChainRows, RecordOrigin]] = field(default_factory=list)
-    alerts: list[tuple[Row, RecordOrigin]] = field(default_factory=list)
-    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
-    size: int = 0
-
-    def track(self, origin: RecordOrigin) -> None:
-        self.offsets[(origin.topic or "", origin.partition or 0)] = (origin.offset or 0) + 1
-        self.size += 1
-
-    def drop_partitions(self, revoked: set[tuple[str, int]]) -> None:
-        """Forget records of partitions taken away; their new owner reads them again."""
-        self.chains = [(c, o) for c, o in self.chains if (o.topic, o.partition) not in revoked]
-        self.alerts = [(a, o) for a, o in self.alerts if (o.topic, o.partition) not in revoked]
-        self.offsets = {tp: off for tp, off in self.offsets.items() if tp not in revoked}
-
-
-def _key(origin: RecordOrigin) -> tuple[str, int, int]:
-    return (origin.topic or "", origin.partition or 0, origin.offset or 0)
+    batch: Batch
+    future: Future[Flushed] | None
 
 
 class StoreSink:
@@ -73,58 +106,42 @@ class StoreSink:
 
     def __init__(
         self,
-        store: TraceStore,
-        topics: SinkTopics,
+        writer: StoreWriter,
+        source: RecordSource,
+        dead_letters: DeadLetterOut,
+        decoder: RecordDecoder,
         options: StoreSettings,
-        consumer: Consumer,
-        producer: Producer,
-        *,
-        chain_serde: RecordSerde | None = None,
-        alert_serde: RecordSerde | None = None,
     ) -> None:
-        self.store = store
-        self.topics = topics
+        self.writer = writer
+        self.source = source
+        self.dead_letters = dead_letters
+        self.decoder = decoder
         self.options = options
-        self.consumer = consumer
-        self.producer = producer
         self.stats = SinkStats()
-        self._chain_serde = chain_serde or RecordSerde.single_object("TraceChain")
-        self._alert_serde = alert_serde or RecordSerde.single_object("Alert")
         self._batch = Batch()
+        self._pending: _Pending | None = None
         self._paused = False
-        self._dead: list[tuple[Message, str, str]] = []
-        self._originals: dict[tuple[str, int, int], Message] = {}
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
 
     # -- lifecycle ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> SinkStats:
-        """Consume until ``stop`` is set; the batch under way is written and committed first."""
-        self.consumer.subscribe(
-            [self.topics.chain, self.topics.alerts],
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-        )
+        """Consume until ``stop`` is set; the batches under way are written and committed first."""
+        self.source.start(self._on_revoke)
         try:
-            while not stop.is_set():
+            while True:
                 self._collect(stop)
+                if not self._settle(stop):
+                    break  # stopped during an outage: nothing more is committed
                 if self._batch.size:
-                    self._flush(stop)
+                    self._submit()
+                if stop.is_set():
+                    self._settle(stop)
+                    break
         finally:
-            self.producer.flush(10)
-            self.consumer.close()
+            self._executor.shutdown(wait=True)
+            self.dead_letters.close()
+            self.source.close()
         return self.stats
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if self._paused and partitions:  # an outage is under way: stay paused
-            consumer.pause(partitions)
-
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        revoked = {(tp.topic, tp.partition) for tp in partitions}
-        if not any(tp in revoked for tp in self._batch.offsets):
-            return
-        try:
-            self._write_and_commit()
-        except StoreUnavailableError:
-            self._batch.drop_partitions(revoked)
 
     # -- collect -----------------------------------------------------------------------------
     def _collect(self, stop: threading.Event) -> None:
@@ -133,121 +150,107 @@ class StoreSink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._take(self.consumer.consume(self._room(), timeout=remaining))
+            self._take(self.source.poll(self._room(), remaining))
 
     def _room(self) -> int:
         return max(1, self.options.batch_max_records - self._batch.size)
 
-    def _take(self, messages: list[Message]) -> None:
-        for message in messages:
-            if message.error() is not None:
-                log.warning("consumer error: %s", message.error())
-                continue
-            self._add(message)
-
-    def _add(self, message: Message) -> None:
-        origin = RecordOrigin(message.topic(), message.partition(), message.offset())
-        self.stats.records += 1
-        value = message.value()
-        try:
-            if message.topic() == self.topics.alerts:
-                record = self._alert_serde.decode(value or b"", origin)
-                self._batch.alerts.append((alert_row(record), origin))
-            elif value is None:
-                log.info(
-                    "tombstone for %r at %s: nothing to store", message.key(), origin.describe()
-                )
-            else:
-                record = self._chain_serde.decode(value, origin)
-                self._batch.chains.append((chain_rows(record), origin))
-        except SerializationError as exc:
-            self._dead_letter(message, exc.reason, f"{STAGE}.decode")
-        except (KeyError, TypeError, ValueError) as exc:
-            self._dead_letter(message, f"unusable record: {exc!r}", f"{STAGE}.decode")
-        self._originals[_key(origin)] = message
-        self._batch.track(origin)
+    def _take(self, records: list[Incoming]) -> None:
+        for record in records:
+            self.stats.records += 1
+            self.decoder.add(self._batch, record)
 
     # -- write -------------------------------------------------------------------------------
-    def _flush(self, stop: threading.Event) -> None:
-        delay = self.options.retry_initial_s
-        while True:
-            try:
-                self._write_and_commit()
-                break
-            except StoreUnavailableError as exc:
-                self.stats.db_retries += 1
-                self._pause(exc)
-                if stop.is_set():
-                    log.warning("stopping during a database outage; the batch is not committed")
-                    return
-                self._wait(delay, stop)
-                delay = min(delay * 2, self.options.retry_max_s)
+    def _submit(self) -> _Pending:
+        batch, self._batch = self._batch, Batch()
+        self._pending = _Pending(batch, self._executor.submit(write_batch, self.writer, batch))
+        return self._pending
+
+    def _outcome(self, pending: _Pending) -> Flushed | None:
+        """Wait for the write of ``pending``; None (and no future any more) if the store is down."""
+        if pending.future is None:
+            return None
+        try:
+            return pending.future.result()
+        except StoreUnavailableError as exc:
+            self.stats.db_retries += 1
+            self._pause(exc)
+            pending.future = None
+            return None
+
+    def _retry(self, pending: _Pending) -> Flushed | None:
+        pending.future = self._executor.submit(write_batch, self.writer, pending.batch)
+        return self._outcome(pending)
+
+    def _settle(self, stop: threading.Event) -> bool:
+        """Finish the batch handed to the writer: commit it, or retry it while the store is down.
+
+        False when ``stop`` came during an outage (the batch stays uncommitted).
+        """
+        pending = self._pending
+        if pending is None:
+            return True
+        flushed = self._outcome(pending)
+        backoff = Backoff(self.options.retry_initial_s, self.options.retry_max_s)
+        while flushed is None and pending.batch.size:
+            if stop.is_set():
+                log.warning("stopping during a database outage; the batch is not committed")
+                return False
+            self._wait(backoff.next_delay(), stop)
+            flushed = self._retry(pending)
+        if flushed is not None:
+            self._finish(pending.batch, flushed)
+        self._pending = None
         self._resume()
+        return True
 
-    def _write_and_commit(self) -> None:
-        batch = self._batch
-        if batch.size == 0:
-            return
-        try:
-            result = self.store.write((c for c, _ in batch.chains), (a for a, _ in batch.alerts))
-            self.stats.chains_written += result.written
-            self.stats.chains_stale += result.stale
-            self.stats.alerts_written += result.alerts
-        except StoreRejectedError as exc:
-            log.warning("store rejected a batch (%s); writing its records one by one", exc)
-            self._write_one_by_one(batch)
+    def _finish(self, batch: Batch, flushed: Flushed) -> None:
+        """The batch is stored: its dead letters go out, then its offsets are committed."""
+        letters = [*batch.dead_letters, *flushed.rejected]
+        for letter in letters:
+            self.dead_letters.send(letter)
+        if letters and (undelivered := self.dead_letters.flush()):
+            log.error("%d dead letters not acknowledged before the commit", undelivered)
+        self.stats.dead_letters += len(letters)
+        self.stats.chains_written += flushed.result.written
+        self.stats.chains_stale += flushed.result.stale
+        self.stats.alerts_written += flushed.result.alerts
         self.stats.transactions += 1
-        self.producer.flush(30)  # the dead letters of this batch are safe before we commit
-        self._commit(batch.offsets)
+        if batch.offsets:
+            self.source.commit(batch.offsets)
         self.stats.committed += batch.size
-        self._batch = Batch()
-        self._originals = {}
 
-    def _write_one_by_one(self, batch: Batch) -> None:
-        for rows, origin in batch.chains:
-            self._write_single([rows], [], origin)
-        for alert, origin in batch.alerts:
-            self._write_single([], [alert], origin)
-
-    def _write_single(
-        self, chains: list[ChainRows], alerts: list[Row], origin: RecordOrigin
-    ) -> None:
-        try:
-            self.store.write(chains, alerts)
-        except StoreRejectedError as exc:
-            self._dead_letter(self._originals[_key(origin)], str(exc), f"{STAGE}.write")
-
-    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
-        if not offsets:
+    # -- rebalance ---------------------------------------------------------------------------
+    def _on_revoke(self, revoked: set[TopicPartition]) -> None:
+        """Before partitions go: store and commit what was read from them, or forget it."""
+        if self._pending is not None and not self._settle_now(self._pending, revoked):
             return
-        partitions = [TopicPartition(t, p, off) for (t, p), off in offsets.items()]
-        try:
-            self.consumer.commit(offsets=partitions, asynchronous=False)
-        except KafkaException as exc:  # records come again; the version guard makes that harmless
-            log.warning("offset commit failed after a stored batch: %s", exc)
+        if self._batch.touches(revoked):
+            self._settle_now(self._submit(), revoked)
 
-    def _dead_letter(self, message: Message, reason: str, stage: str) -> None:
-        origin = RecordOrigin(message.topic(), message.partition(), message.offset())
-        log.warning("dead letter from %s: %s", origin.describe(), reason)
-        headers: list[tuple[str, str | bytes | None]] = []
-        headers.extend(build_headers(reason, stage, origin))
-        self.producer.produce(
-            self.topics.dead_letter, key=message.key(), value=message.value(), headers=headers
-        )
-        self.producer.poll(0)
-        self.stats.dead_letters += 1
+    def _settle_now(self, pending: _Pending, revoked: set[TopicPartition]) -> bool:
+        """Finish ``pending`` without retrying; if the store is down, forget what was read from
+        ``revoked`` (the partitions' new owner reads it again) and say so with False."""
+        flushed = self._outcome(pending)
+        if flushed is None:
+            pending.batch.drop_partitions(revoked)
+            self._batch.drop_partitions(revoked)
+            return False
+        self._finish(pending.batch, flushed)
+        self._pending = None
+        return True
 
     # -- outage ------------------------------------------------------------------------------
     def _pause(self, exc: Exception) -> None:
         if not self._paused:
             log.warning("trace store unavailable, pausing consumption: %s", exc)
-            self.consumer.pause(self.consumer.assignment())
+            self.source.pause()
             self._paused = True
 
     def _resume(self) -> None:
         if self._paused:
             log.info("trace store back, resuming consumption")
-            self.consumer.resume(self.consumer.assignment())
+            self.source.resume()
             self._paused = False
 
     def _wait(self, delay: float, stop: threading.Event) -> None:
@@ -257,4 +260,4 @@ class StoreSink:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._take(self.consumer.consume(self._room(), timeout=min(remaining, 1.0)))
+            self._take(self.source.poll(self._room(), min(remaining, 1.0)))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
-from sinks.store.rows import chain_rows, jsonable, latest_per_batch
+from sinks.store.rows import chain_json, chain_rows, jsonable, latest_per_batch
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import view_of
 from streams.records import chain_record
 from tests.unit import domain_factory as f
 from tests.unit.store_plant import chain, plant
+from tracesync.devtools.synthetic import synthetic_records
 
 
 def _by_code(code: str) -> dict[str, object]:
@@ -49,7 +51,7 @@ def test_parameters_within_limits_are_not_stored_as_out_of_limit() -> None:
 
 
 def test_chain_json_is_plain_json_data() -> None:
-    data = chain_rows(_by_code("FG-B1")).batch["chain"]
+    data = json.loads(chain_rows(_by_code("FG-B1")).batch["chain"])
     assert data["production"]["produced_quantity"] == "100.000"
     assert data["first_event_at"] == "2026-11-02T06:00:00+00:00"
     assert jsonable({"d": Decimal("1.5")}) == {"d": "1.5"}
@@ -79,3 +81,8 @@ def test_rows_of_a_chain_built_by_the_domain() -> None:
     assert rows.children["stock"] == [
         {"batch_code": "FG-9", "location": "WH-A", "quantity": Decimal("100")}
     ]
+
+
+def test_chain_json_is_the_same_data_as_the_generic_conversion() -> None:
+    for record in [*plant(), *synthetic_records(200)]:
+        assert json.loads(chain_json(record)) == jsonable(record)

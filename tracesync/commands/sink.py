@@ -61,7 +61,7 @@ def store(
         runner = build_store_sink(settings, store_url=store_url, topics=topics, group=group)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.store.engine.url!r}")
+    click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.writer!r}")
     stats = runner.run(stop_on_signals())
     click.echo(f"store sink stopped: {stats}")
 

@@ -34,6 +34,7 @@ def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair:
 
     settings = settings_from(ctx)
     chain_topic = topic or catalog(settings).topic("trace.chain").name
+    engine = None
     try:
         engine = open_store(store_url or settings.store_url).engine
         decode = record_serde(settings, "TraceChain", chain_topic).decode
@@ -45,6 +46,9 @@ def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair:
             report = checks.compare(snapshot, checks.store_rows(engine))
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if engine is not None:
+            engine.dispose()
     click.echo(f"store {engine.url!r} against {chain_topic}:")
     for line in report.lines():
         click.echo(line)

@@ -160,9 +160,29 @@ def create_database(pg: PostgresSettings, name: str) -> None:
 
 
 def drop_database(pg: PostgresSettings, name: str) -> None:
-    """Drop the database if it exists, cutting any sessions still connected to it."""
+    """Drop the database if it exists, cutting any sessions still connected to it.
+
+    ``WITH (FORCE)`` refuses (without pg_signal_backend) while an autovacuum worker is in the
+    database; then our own sessions are ended and a plain DROP, which stops autovacuum itself,
+    is used.
+    """
     statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    _admin_execute(pg, statement, f"drop database {name}")
+    try:
+        _admin_execute(pg, statement, f"drop database {name}")
+    except InfrastructureError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.InsufficientPrivilege):
+            raise
+        _drop_after_autovacuum(pg, name)
+
+
+def _drop_after_autovacuum(pg: PostgresSettings, name: str) -> None:
+    own = sql.SQL(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = {} AND usename = current_user AND pid <> pg_backend_pid()"
+    ).format(sql.Literal(name))
+    _admin_execute(pg, own, f"end the sessions on {name}")
+    plain = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+    _admin_execute(pg, plain, f"drop database {name}")
 
 
 def _admin_execute(pg: PostgresSettings, statement: sql.Composed, what: str) -> None:

@@ -1,0 +1,141 @@
+"""Set-based SQL for the store writers: multi-row statements, built once per shape and cached.
+
+The writers send rows as plain tuples through the driver (``exec_driver_sql``), so SQLAlchemy's
+per-row statement machinery is not paid for every row. :class:`TableCodec` turns row dictionaries
+into those tuples with the same bind conversions SQLAlchemy's types apply (SQLite keeps times as
+text and decimals as floats; the ``chain`` column arrives as JSON text already). The statement
+builders name tables and columns from :mod:`sinks.store.schema` only, never from data, and every
+value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect, Table
+
+from sinks.store import schema
+from sinks.store.rows import Row
+
+_MAX_PARAMS = {"sqlite": 32_766, "postgresql": 65_535}
+_MAX_ROWS = 1_000  # per statement: long enough to amortize a round trip, short enough to parse
+_IN_CHUNK = 500  # codes per IN (...) list on SQLite
+RAW_COLUMNS = frozenset({"chain"})  # already in the form the driver takes (JSON text)
+
+Processor = Callable[[Any], Any]
+
+
+def numbered(dialect: Dialect) -> bool:
+    """Whether long statements use PostgreSQL's own ``$1, $2 ...`` markers (sent through a raw
+    cursor: psycopg's Python parser of ``%s`` markers costs more than the database on a
+    statement of thousands of them) rather than sqlite3's ``?``."""
+    return dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class TableCodec:
+    """Row dictionaries of one table -> parameter tuples in column order."""
+
+    table: Table
+    columns: tuple[str, ...]
+    _get: Callable[[Row], tuple[Any, ...]]
+    _convert: tuple[tuple[int, Processor], ...]
+
+    @classmethod
+    def of(cls, table: Table, dialect: Dialect) -> TableCodec:
+        columns = tuple(c.name for c in table.columns)
+        convert = []
+        for index, column in enumerate(table.columns):
+            if column.name in RAW_COLUMNS:
+                continue
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                convert.append((index, process))
+        getter = operator.itemgetter(*columns)
+        return cls(table, columns, lambda row: tuple(getter(row)), tuple(convert))
+
+    def encode(self, row: Row) -> tuple[Any, ...]:
+        values = self._get(row)
+        if not self._convert:
+            return values
+        out = list(values)
+        for index, process in self._convert:
+            out[index] = process(out[index])
+        return tuple(out)
+
+    def encode_all(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
+        return [self.encode(row) for row in rows]
+
+
+def rows_per_statement(dialect: Dialect, width: int) -> int:
+    """How many rows of ``width`` parameters fit one statement on this dialect."""
+    return max(1, min(_MAX_ROWS, _MAX_PARAMS.get(dialect.name, 32_766) // width))
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The parameters of a multi-row statement: every row's values, one after the other."""
+    return tuple(itertools.chain.from_iterable(rows))
+
+
+def _row_marks(width: int, rows: int, numbered: bool) -> str:
+    if not numbered:
+        one = "(" + ", ".join(["?"] * width) + ")"
+        return ", ".join([one] * rows)
+    return ", ".join(
+        "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def insert_values(
+    table: str, columns: tuple[str, ...], rows: int, numbered: bool, suffix: str = ""
+) -> str:
+    """``INSERT INTO table (columns) VALUES (...), (...) <suffix>`` for ``rows`` rows."""
+    values = _row_marks(len(columns), rows, numbered)
+    names = ", ".join(columns)
+    return f"INSERT INTO {table} ({names}) VALUES {values} {suffix}".rstrip()
+
+
+def batch_upsert_suffix() -> str:
+    """The version guard: a stored batch is overwritten only by a newer version."""
+    table = schema.batches
+    updates = ", ".join(f"{c.name} = excluded.{c.name}" for c in table.columns if not c.primary_key)
+    return (
+        f"ON CONFLICT (batch_code) DO UPDATE SET {updates} "
+        f"WHERE {table.name}.version < excluded.version RETURNING batch_code"
+    )
+
+
+TRACE_CODE_SUFFIX = "ON CONFLICT (trace_code) DO UPDATE SET batch_code = excluded.batch_code"
+ALERT_SUFFIX = "ON CONFLICT (alert_id) DO NOTHING RETURNING alert_id"
+
+
+def owner_column(table: Table) -> str:
+    """The column that says which batch a child row belongs to."""
+    return "child_code" if "child_code" in table.c else "batch_code"
+
+
+@functools.lru_cache(maxsize=64)
+def delete_in(table: str, key: str, count: int) -> str:
+    """``DELETE FROM table WHERE key IN (?, ...)`` for ``count`` codes (SQLite)."""
+    marks = ", ".join(["?"] * count)
+    return f"DELETE FROM {table} WHERE {key} IN ({marks})"
+
+
+def delete_any(table: str, key: str) -> str:
+    """``DELETE FROM table WHERE key = ANY(%s)``: one array parameter (PostgreSQL)."""
+    return f"DELETE FROM {table} WHERE {key} = ANY(%s)"
+
+
+def in_chunks(codes: Sequence[str]) -> Iterator[Sequence[str]]:
+    return chunked(codes, _IN_CHUNK)

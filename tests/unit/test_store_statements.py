@@ -1,0 +1,60 @@
+"""The set-based statements of the store writers: their shape, chunking and row encoding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sinks.store import schema
+from sinks.store import statements as sql
+from sinks.store.rows import chain_rows
+from tests.unit.store_plant import chain
+
+
+def test_multi_row_insert_has_one_marker_per_value() -> None:
+    text = sql.insert_values("stock", ("batch_code", "location", "quantity"), 2, False)
+    assert text == "INSERT INTO stock (batch_code, location, quantity) VALUES (?, ?, ?), (?, ?, ?)"
+    numbered = sql.insert_values("stock", ("batch_code", "location"), 2, True, "RETURNING x")
+    assert numbered.endswith("VALUES ($1, $2), ($3, $4) RETURNING x")
+
+
+def test_the_batch_upsert_is_guarded_by_version_and_returns_the_winners() -> None:
+    suffix = sql.batch_upsert_suffix()
+    assert suffix.startswith("ON CONFLICT (batch_code) DO UPDATE SET version = excluded.version")
+    assert "WHERE batches.version < excluded.version RETURNING batch_code" in suffix
+    assert "batch_code = excluded" not in suffix  # the key itself is never updated
+
+
+def test_statements_stay_within_the_parameter_limit_of_each_dialect() -> None:
+    width = len(schema.batches.columns)
+    for dialect, limit in ((sqlite.dialect(), 32_766), (postgresql.psycopg.dialect(), 65_535)):
+        rows = sql.rows_per_statement(dialect, width)
+        assert rows >= 1
+        assert rows * width <= limit
+    parts = list(sql.chunked(list(range(2_500)), 1_000))
+    assert [len(p) for p in parts] == [1_000, 1_000, 500]
+    assert sql.flat([(1, 2), (3, 4)]) == (1, 2, 3, 4)
+
+
+def test_rows_are_encoded_as_the_column_types_bind_them_and_json_passes_as_text() -> None:
+    row = {
+        "batch_code": "B",
+        "location": "WH",
+        "quantity": Decimal("1.500"),
+    }
+    on_sqlite = sql.TableCodec.of(schema.stock, sqlite.dialect())
+    assert on_sqlite.encode(row) == ("B", "WH", 1.5)  # SQLite keeps decimals as floats
+    on_pg = sql.TableCodec.of(schema.stock, postgresql.psycopg.dialect())
+    assert on_pg.encode(row) == ("B", "WH", Decimal("1.500"))
+    alert_codec = sql.TableCodec.of(schema.alerts, sqlite.dialect())
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    alert = dict.fromkeys(alert_codec.columns, "x") | {"occurred_at": moment, "stored_at": moment}
+    encoded = dict(zip(alert_codec.columns, alert_codec.encode(alert), strict=True))
+    assert encoded["occurred_at"] == "2026-01-02 03:04:05.000000"
+    batch = chain_rows(chain("FG-1", product="P")).batch
+    batch_codec = sql.TableCodec.of(schema.batches, sqlite.dialect())
+    encoded = dict(zip(batch_codec.columns, batch_codec.encode(batch), strict=True))
+    assert encoded["chain"] == batch["chain"]  # JSON text as it is, not encoded twice
+    assert encoded["on_hold"] in (0, 1, False, True)

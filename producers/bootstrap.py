@@ -24,7 +24,15 @@ from producers.dbpoll import (
     run,
     source_url,
 )
-from producers.files import LEDGER_FILE, FileDropIngest, FileLedger, FileOutcome, watch
+from producers.files import (
+    LEDGER_FILE,
+    CompletenessTracker,
+    Completion,
+    FileDropIngest,
+    FileLedger,
+    FileOutcome,
+    watch,
+)
 from producers.mapping import load_mapping
 from producers.rest import RestIngest, create_app
 from tracesync import bootstrap
@@ -123,7 +131,12 @@ def run_file_ingest(
             publish_chunk=settings.ingest_files.publish_chunk,
         )
         files = settings.ingest_files
-        return watch(ingest, stop, files.poll_interval_s, files.settle_s, once=once)
+        tracker = CompletenessTracker(
+            Completion(files.completion),
+            files.settle_s,
+            accepts=lambda name: ingest.mapping_for(name) is not None,
+        )
+        return watch(ingest, stop, files.poll_interval_s, tracker, once=once)
     finally:
         publisher.close()
         ledger.close()

@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from producers.rest.auth import ApiKeys
 from producers.rest.events import RestIngest
+from producers.rest.fastpath import SingleEventFastPath
 from producers.rest.problems import install_error_handlers
 from producers.rest.routes import batch_router, ops_router, single_event_router
+from producers.rest.single import SingleEventHandler
 from tracesync.settings import Settings
 
 
@@ -44,7 +46,9 @@ def create_app(
         ),
     )
     install_error_handlers(app)
+    single = SingleEventHandler(ingest, keys)
     app.include_router(ops_router())
-    app.include_router(single_event_router(ingest, keys, limits))
+    app.include_router(single_event_router(single, limits))
     app.include_router(batch_router(ingest, keys, limits))
+    app.add_middleware(SingleEventFastPath, handler=single, max_body_bytes=limits.max_body_bytes)
     return app

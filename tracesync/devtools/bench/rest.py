@@ -63,9 +63,8 @@ def measure_rest(
         _wait_healthy(server, port)
         key = settings.ingest.api_keys["MES"].get_secret_value()
         target = Target("127.0.0.1", port, PATH, key)
-        run_load(target, _bodies(f"W{run}", warmup), min(concurrency, 16), client)
-        bodies = _bodies(f"B{run}", requests)
-        load, cost = _measured_load(target, bodies, concurrency, client, server)
+        bodies, warm = _bodies(f"B{run}", requests), _bodies(f"W{run}", warmup)
+        load, cost = _measured_load(target, (warm, bodies), concurrency, client, server)
     finally:
         server.stop()
     stored = _records_on(settings, catalog.source_topic("MES")) - warmup
@@ -82,7 +81,7 @@ class ServerCost:
 
 def _measured_load(
     target: Target,
-    bodies: list[bytes],
+    bodies: tuple[list[bytes], list[bytes]],
     concurrency: int,
     client: ClientKind,
     server: Component,
@@ -98,7 +97,7 @@ def _measured_load(
     cpu_before = _cpu_seconds(server.pid)
     sampler.start()
     try:
-        load = run_load(target, bodies, concurrency, client)
+        load = run_load(target, bodies[1], concurrency, client, warmup=bodies[0])
     finally:
         done.set()
         sampler.join(5)
@@ -131,6 +130,7 @@ def _report(
 
     accepted = load.statuses.get(202, 0)
     answered = len(latencies)
+    served = answered + (len(load.warmup.latencies_s) if load.warmup else 0)  # the CPU covers both
     return {
         "requests": requests,
         "concurrency": concurrency,
@@ -144,7 +144,7 @@ def _report(
         "server_peak_rss_mib": cost.peak_rss_mib,
         # CPU per request does not depend on how busy the rest of the machine is
         "server_cpu_ms_per_request": (
-            round(cost.cpu_s * 1000 / answered, 3) if cost.cpu_s is not None and answered else None
+            round(cost.cpu_s * 1000 / served, 3) if cost.cpu_s is not None and served else None
         ),
     }
 

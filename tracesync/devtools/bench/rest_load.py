@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +30,8 @@ class LoadResult:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    warmup: LoadResult | None = None
+    """The warm-up requests' own result (not in the figures above)."""
 
 
 @dataclass(frozen=True)
@@ -50,52 +52,103 @@ class Target:
 
 
 def run_load(
-    target: Target, bodies: Sequence[bytes], concurrency: int, client: ClientKind = "raw"
+    target: Target,
+    bodies: Sequence[bytes],
+    concurrency: int,
+    client: ClientKind = "raw",
+    warmup: Sequence[bytes] = (),
 ) -> LoadResult:
-    """Send every body once, from ``concurrency`` clients; return when all are answered."""
-    return asyncio.run(_load(target, bodies, concurrency, client))
+    """Send every body once, from ``concurrency`` clients; return when all are answered.
+
+    The ``warmup`` bodies go first over the same connections and are not measured: the clock
+    starts when every client has its connection open and warm.
+    """
+    return asyncio.run(_load(target, bodies, concurrency, client, warmup))
+
+
+class _Phases:
+    """The warm-up, then the measured run, shared by all clients; the clock starts between."""
+
+    def __init__(self, warmup: Sequence[bytes], bodies: Sequence[bytes], clients: int) -> None:
+        self.warmup = iter(warmup)
+        self.measured = iter(bodies)
+        self.waiting = clients
+        self.go = asyncio.Event()
+        self.began = 0.0
+
+    async def warmed(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.began = time.perf_counter()
+            self.go.set()
+        await self.go.wait()
 
 
 async def _load(
-    target: Target, bodies: Sequence[bytes], concurrency: int, client: ClientKind
+    target: Target,
+    bodies: Sequence[bytes],
+    concurrency: int,
+    client: ClientKind,
+    warmup: Sequence[bytes],
 ) -> LoadResult:
-    result = LoadResult()
-    pending = iter(bodies)
-    began = time.perf_counter()
+    result = LoadResult(warmup=LoadResult())
+    phases = _Phases(warmup, bodies, concurrency)
     if client == "httpx":
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(limits=limits, timeout=60.0) as session:
             await asyncio.gather(
-                *(_httpx_client(session, target, pending, result) for _ in range(concurrency))
+                *(_httpx_client(session, target, phases, result) for _ in range(concurrency))
             )
     else:
-        await asyncio.gather(*(_raw_client(target, pending, result) for _ in range(concurrency)))
-    result.seconds = time.perf_counter() - began
+        await asyncio.gather(*(_raw_client(target, phases, result) for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - phases.began
     return result
 
 
-async def _raw_client(target: Target, pending: Iterator[bytes], result: LoadResult) -> None:
-    head = target.head()
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-    for body in pending:
+class _RawConnection:
+    """One keep-alive HTTP/1.1 connection, reopened after an error or ``Connection: close``."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.head = target.head()
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, body: bytes, result: LoadResult) -> None:
         started = time.perf_counter()
         try:
-            if connection is None:
-                connection = await asyncio.open_connection(target.host, target.port)
-            reader, writer = connection
-            writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+            if self.streams is None:
+                self.streams = await asyncio.open_connection(self.target.host, self.target.port)
+            reader, writer = self.streams
+            writer.write(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
             status, keep_alive = await _read_answer(reader)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             result.errors[type(exc).__name__] += 1
-            await _closed(connection)
-            connection = None
-            continue
+            await self.close()
+            return
         result.latencies_s.append(time.perf_counter() - started)
         result.statuses[status] += 1
         if not keep_alive:
-            await _closed(connection)
-            connection = None
-    await _closed(connection)
+            await self.close()
+
+    async def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            with contextlib.suppress(OSError):
+                await self.streams[1].wait_closed()
+            self.streams = None
+
+
+async def _raw_client(target: Target, phases: _Phases, result: LoadResult) -> None:
+    connection = _RawConnection(target)
+    for body in phases.warmup:
+        await connection.post(body, result.warmup or LoadResult())
+    if connection.streams is None:  # no warm-up: open the connection before the clock starts
+        with contextlib.suppress(OSError):
+            connection.streams = await asyncio.open_connection(target.host, target.port)
+    await phases.warmed()
+    for body in phases.measured:
+        await connection.post(body, result)
+    await connection.close()
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -123,27 +176,26 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return int(parts[1]), keep_alive
 
 
-async def _closed(
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None,
-) -> None:
-    """Close the connection (if any); the caller then holds none."""
-    if connection is not None:
-        connection[1].close()
-        with contextlib.suppress(OSError):
-            await connection[1].wait_closed()
-
-
 async def _httpx_client(
-    session: httpx.AsyncClient, target: Target, pending: Iterator[bytes], result: LoadResult
+    session: httpx.AsyncClient, target: Target, phases: _Phases, result: LoadResult
 ) -> None:
     url = f"http://{target.host}:{target.port}{target.path}"
     headers = {"X-API-Key": target.api_key, "Content-Type": "application/json"}
-    for body in pending:
-        started = time.perf_counter()
-        try:
-            answer = await session.post(url, content=body, headers=headers)
-        except httpx.TransportError as exc:
-            result.errors[type(exc).__name__] += 1
-            continue
-        result.latencies_s.append(time.perf_counter() - started)
-        result.statuses[answer.status_code] += 1
+    for body in phases.warmup:
+        await _httpx_post(session, url, headers, body, result.warmup or LoadResult())
+    await phases.warmed()
+    for body in phases.measured:
+        await _httpx_post(session, url, headers, body, result)
+
+
+async def _httpx_post(
+    session: httpx.AsyncClient, url: str, headers: dict[str, str], body: bytes, result: LoadResult
+) -> None:
+    started = time.perf_counter()
+    try:
+        answer = await session.post(url, content=body, headers=headers)
+    except httpx.TransportError as exc:
+        result.errors[type(exc).__name__] += 1
+        return
+    result.latencies_s.append(time.perf_counter() - started)
+    result.statuses[answer.status_code] += 1

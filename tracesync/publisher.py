@@ -112,6 +112,7 @@ class KafkaPublisher:
         self._producer = producer_factory(producer_config(kafka, settings))
         self._stopping = threading.Event()
         self._unflushed = 0
+        self._resolver: _LoopResolver | None = None
         self._poller = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
         self._poller.start()
 
@@ -134,13 +135,23 @@ class KafkaPublisher:
 
     async def publish_async(self, records: Sequence[OutboundRecord]) -> list[DeliveryOutcome]:
         """Publish from asyncio; one outcome per record, in order, once all are settled."""
+        return list(await asyncio.gather(*self.submit_async(records)))
+
+    def submit_async(
+        self, records: Sequence[OutboundRecord]
+    ) -> list[asyncio.Future[DeliveryOutcome]]:
+        """Produce from asyncio; one future per record, each resolved by its own delivery report
+        (many reports per wake-up of the event loop)."""
         loop = asyncio.get_running_loop()
+        resolver = self._resolver
+        if resolver is None or resolver.loop is not loop:
+            resolver = self._resolver = _LoopResolver(loop)
         futures: list[asyncio.Future[DeliveryOutcome]] = []
         for record in records:
             future: asyncio.Future[DeliveryOutcome] = loop.create_future()
-            self._produce(record, _resolver(loop, future))
+            self._produce(record, resolver.resolver_of(future))
             futures.append(future)
-        return list(await asyncio.gather(*futures))
+        return futures
 
     def _produce(self, record: OutboundRecord, done: Callable[[DeliveryOutcome], None]) -> None:
         if self._stopping.is_set():
@@ -197,22 +208,38 @@ class KafkaPublisher:
         self.close()
 
 
-def _resolver(
-    loop: asyncio.AbstractEventLoop, future: asyncio.Future[DeliveryOutcome]
-) -> Callable[[DeliveryOutcome], None]:
-    """A callback, safe to call from the poll thread, that resolves ``future`` on ``loop``."""
+class _LoopResolver:
+    """Resolves the futures of one event loop from the poll thread: delivery reports are queued
+    and the loop is woken once per batch of them, not once per record."""
 
-    def set_if_pending(outcome: DeliveryOutcome) -> None:
-        if not future.done():
-            future.set_result(outcome)
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._ready: list[tuple[asyncio.Future[DeliveryOutcome], DeliveryOutcome]] = []
 
-    def resolve(outcome: DeliveryOutcome) -> None:
+    def resolver_of(
+        self, future: asyncio.Future[DeliveryOutcome]
+    ) -> Callable[[DeliveryOutcome], None]:
+        """A callback, safe to call from any thread, that resolves ``future`` on the loop."""
+        return lambda outcome: self._queue(future, outcome)
+
+    def _queue(self, future: asyncio.Future[DeliveryOutcome], outcome: DeliveryOutcome) -> None:
+        with self._lock:
+            self._ready.append((future, outcome))
+            first = len(self._ready) == 1
+        if not first:
+            return  # a wake-up is on its way and will take this one too
         try:
-            loop.call_soon_threadsafe(set_if_pending, outcome)
+            self.loop.call_soon_threadsafe(self._resolve_ready)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             log.debug("delivery report after the event loop closed: %s", outcome)
 
-    return resolve
+    def _resolve_ready(self) -> None:
+        with self._lock:
+            ready, self._ready = self._ready, []
+        for future, outcome in ready:
+            if not future.done():
+                future.set_result(outcome)
 
 
 def _acknowledged_or_raise(outcomes: list[DeliveryOutcome]) -> list[Acknowledgement]:

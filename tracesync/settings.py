@@ -148,11 +148,17 @@ class IngestDbSettings(BaseModel):
 
 
 class IngestFilesSettings(BaseModel):
-    """File drops (``tracesync ingest files``): how often and how long a file must rest."""
+    """File drops (``tracesync ingest files``): how a file is known complete, how often to look."""
 
     poll_interval_s: float = Field(default=1.0, gt=0, description="how often the folder is listed")
+    completion: Literal["marker", "rename", "settled"] = Field(
+        default="marker",
+        description="when a dropped file is complete: marker = its <name>.done exists; rename = "
+        "at once (the writer renames it into place); settled = size and mtime unchanged for "
+        "settle_s (opt-in: cannot tell a paused writer from a finished one)",
+    )
     settle_s: float = Field(
-        default=2.0, ge=0, description="size and mtime unchanged this long = file complete"
+        default=2.0, ge=0, description="completion = settled: unchanged this long = complete"
     )
     publish_chunk: int = Field(default=1000, gt=0, description="rows per publish call")
 

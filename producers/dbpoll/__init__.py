@@ -14,9 +14,16 @@ SQLAlchemy, in one of two modes:
 
 Every row becomes one Envelope with a deterministic event id, uuid5 of (system, table, row key,
 source_seq): a crash between the broker's acknowledgement and the watermark/outbox update only
-re-sends the same events, which the idempotent merge downstream ignores. A row that is not a valid
-Envelope goes to ``dlq.ingest`` (value: the row as JSON; headers: reason, field, mapping, table,
-row key) and the adapter goes on; it counts as handled, so the watermark moves past it.
+re-sends the same events, which the idempotent merge downstream ignores.
+
+A bad row never stops the capture: it goes to ``dlq.ingest`` (value: the row as JSON; headers:
+reason, field, column, mapping, table, row key; see :mod:`producers.dbpoll.deadletters`), the rest
+of its batch is published, and it counts as handled, so the watermark/outbox moves past it. Bad
+rows are rows that are not a valid Envelope, rows with a value the driver cannot read as its
+column's type (text in a SQLite ``TIMESTAMP`` or ``NUMERIC`` column, a PostgreSQL timestamp past
+year 9999; :mod:`producers.dbpoll.reading`), and rows whose event the broker refuses as too large
+(their dead letter carries the key columns only). The key and watermark columns themselves must
+be readable.
 
 Modules: ``reading`` (the table and one batch of rows), ``capture`` (a step: convert, publish,
 then advance), ``deadletters`` (the record of a bad row), ``watermarks`` (the durable watermark)

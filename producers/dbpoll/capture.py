@@ -17,20 +17,26 @@ from sqlalchemy import Engine, Table, and_, bindparam, delete, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from producers.base import Publisher, SourceAdapter
-from producers.dbpoll.deadletters import dead_letter
-from producers.dbpoll.reading import read_batch, reflect_table
+from producers.dbpoll.deadletters import (
+    DeadLetterContext,
+    dead_letter,
+    is_oversize,
+    oversize_letter,
+)
+from producers.dbpoll.reading import SourceRow, identity_columns, read_batch, reflect_table
 from producers.dbpoll.watermarks import WatermarkStore
 from producers.mapping import (
     Converted,
     DbSource,
     RowConverter,
+    RowRejected,
     SourceMapping,
     derived_event_id,
     evaluate,
 )
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, InfrastructureError
-from tracesync.publisher import OutboundRecord
+from tracesync.publisher import OutboundRecord, PartialDeliveryError
 from tracesync.topics import TopicCatalog
 
 
@@ -90,8 +96,12 @@ class DbChangeCapture(SourceAdapter):
         if not rows:
             return StepResult(0, 0, 0)
         records, published, dead = self._records(rows)
-        self.publisher.publish(records)  # raises unless the broker acknowledged every record
-        self._mark_done(rows)
+        try:
+            self.publisher.publish(records)  # raises unless the broker acknowledged every record
+        except PartialDeliveryError as exc:
+            too_large = self._set_aside_oversize(exc, rows, records)
+            published, dead = published - too_large, dead + too_large
+        self._mark_done([row.values for row in rows])
         return StepResult(len(rows), published, dead)
 
     def drain(self, stop: threading.Event | None = None) -> StepResult:
@@ -114,27 +124,77 @@ class DbChangeCapture(SourceAdapter):
         system = self.mapping.source_system
         return derived_event_id("db", system, self.source.table, self.row_key(row), seq)
 
-    def _records(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[OutboundRecord], int, int]:
+    def _records(self, rows: Sequence[SourceRow]) -> tuple[list[OutboundRecord], int, int]:
         records: list[OutboundRecord] = []
         dead = 0
+        system = self.mapping.source_system
         for row in rows:
-            outcome = self.converter.convert(row, self.event_id(row))
+            outcome = self._unreadable(row) or self.converter.convert(
+                row.values, self.event_id(row.values)
+            )
             if isinstance(outcome, Converted):
-                system = self.mapping.source_system
                 records.append(self.record_for(outcome.envelope, system, outcome.batch_code))
                 continue
+            columns = [c for c, _ in row.unreadable if c in row.values]
+            columns = columns or self.mapping.events.columns_for(outcome.errors[0][0])
             records.append(
                 dead_letter(
-                    row,
+                    row.values,
                     outcome,
-                    topic=self.dead_letter_topic,
-                    mapping=self.mapping,
-                    row_key=self.row_key(row),
-                    event_id=self.event_id(row),
+                    DeadLetterContext(self.dead_letter_topic, self.mapping, columns),
+                    row_key=self.row_key(row.values),
+                    event_id=self.event_id(row.values),
                 )
             )
             dead += 1
         return records, len(rows) - dead, dead
+
+    def _unreadable(self, row: SourceRow) -> RowRejected | None:
+        """The rejection of a row whose cells the mapping reads are not of their column's type
+        (an unreadable cell the mapping does not read is left out of the row)."""
+        used = self.mapping.events.columns()
+        bad = [(column, reason) for column, reason in row.unreadable if column in used]
+        for column, _ in row.unreadable:
+            if column not in used:
+                row.values.pop(column, None)
+        if not bad:
+            return None
+        errors = []
+        for column, reason in bad:
+            fields = self.mapping.events.fields_reading(column) or [column]
+            errors += [(f, f"column {column}: {reason}") for f in fields]
+        code = evaluate(self.mapping.events.envelope["batch_code"], row.values, "batch_code", [])
+        return RowRejected(tuple(errors), code if isinstance(code, str) and code else None)
+
+    def _set_aside_oversize(
+        self,
+        failed: PartialDeliveryError,
+        rows: Sequence[SourceRow],
+        records: Sequence[OutboundRecord],
+    ) -> int:
+        """Dead-letter the rows whose records the broker refused as too large (re-raise when any
+        failure could succeed on a retry); how many events became dead letters."""
+        if not all(is_oversize(failure.reason) for _, failure in failed.failures):
+            raise failed
+        letters, events = [], 0
+        identity = identity_columns(self.source)
+        for index, failure in failed.failures:
+            values = rows[index].values
+            code = evaluate(self.mapping.events.envelope["batch_code"], values, "batch_code", [])
+            letters.append(
+                oversize_letter(
+                    {name: values[name] for name in identity},
+                    failure.reason,
+                    DeadLetterContext(self.dead_letter_topic, self.mapping, ()),
+                    row_key=self.row_key(values),
+                    event_id=self.event_id(values),
+                    batch_code=code if isinstance(code, str) and code else None,
+                )
+            )
+            if records[index].topic != self.dead_letter_topic:
+                events += 1
+        self.publisher.publish(letters)
+        return events
 
     # -- after the acknowledgement ------------------------------------------------------------
 

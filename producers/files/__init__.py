@@ -1,11 +1,23 @@
 """File drops: ``tracesync ingest files --mapping FILE --watch DIR`` as a Kafka source adapter.
 
 Legacy systems drop CSV or XML exports into a folder. The adapter lists the folder every
-``poll_interval_s`` and takes a file when it is complete, by either convention:
+``poll_interval_s`` and takes a file when it is complete (:mod:`producers.files.completion`):
 
-* a marker file ``<name>.done`` exists next to it (written by the exporter after the file; it is
-  removed once the file is handled), or
-* the file's size and modification time did not change for ``settle_s`` seconds.
+* ``completion = "marker"`` (the default): a marker file ``<name>.done`` exists next to it
+  (written by the exporter after it closed the file; removed once the file is handled);
+* ``completion = "rename"``: the exporter writes under a name the watcher skips (a leading dot,
+  or ``.tmp``/``.part``/``.partial``) and renames the file into place when it is complete;
+* ``completion = "settled"`` (opt-in, for exporters that can do neither): the file's size and
+  modification time did not change for ``settle_s``. This cannot tell a writer that paused from
+  one that finished; the checks below catch a writer that resumes while the file is being
+  ingested, not one that resumes after the file was moved.
+
+Whatever the protocol, the file is checked against what was read (size and SHA-256) before its
+rows are published and again before it is recorded and moved, and the rows read are reconciled
+with what was published and rejected. A file that changed stays where it is, nothing about it is
+recorded, and it is read again once complete (its new content gets new event ids: rows already
+published from the earlier content may then appear twice, with the same ``source_ref`` and
+``source_seq``).
 
 Files are matched to a mapping by ``[file] patterns`` (globs); files no mapping matches are left
 alone. Each row is mapped and validated (:mod:`producers.mapping`); the good rows are published
@@ -26,7 +38,12 @@ restart (same event ids: nothing doubled in effect); after it, the ledger holds 
 the report, and a restart only finishes the move.
 """
 
-from producers.files.completion import CompletenessTracker
+from producers.files.completion import (
+    CompletenessTracker,
+    Completion,
+    FileChangedError,
+    FileSnapshot,
+)
 from producers.files.ingest import PROCESSED, REJECTED, FileDropIngest
 from producers.files.ledger import LEDGER_FILE, FileLedger, LedgerEntry
 from producers.files.readers import UnreadableFileError, element_row, read_rows, row_problems
@@ -39,9 +56,12 @@ __all__ = [
     "PROCESSED",
     "REJECTED",
     "CompletenessTracker",
+    "Completion",
+    "FileChangedError",
     "FileDropIngest",
     "FileLedger",
     "FileOutcome",
+    "FileSnapshot",
     "LedgerEntry",
     "UnreadableFileError",
     "element_row",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from producers.base import Publisher, SourceAdapter
+from producers.files.completion import FileSnapshot, verify_unchanged
 from producers.files.ledger import FileLedger, LedgerEntry
 from producers.files.readers import UnreadableFileError, read_rows, row_problems
 from producers.files.reports import (
@@ -31,7 +31,7 @@ from producers.files.reports import (
 from producers.mapping import Converted, RowConverter, SourceMapping, derived_event_id
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
-from tracesync.errors import ConfigurationError
+from tracesync.errors import ConfigurationError, TracesyncError
 from tracesync.publisher import OutboundRecord
 from tracesync.topics import TopicCatalog
 
@@ -43,7 +43,9 @@ PROCESSED, REJECTED = "processed", "rejected"
 @dataclass(frozen=True)
 class _Mapped:
     records: list[OutboundRecord]
-    errors: list[tuple[int, str, str]]  # (row number, field, reason)
+    errors: list[tuple[int, str, str]]  # (row number, field, reason); row 0: the whole file
+    rows: int  # rows read
+    message: str = ""  # set when the file could not be read
 
 
 class FileDropIngest(SourceAdapter):
@@ -87,56 +89,68 @@ class FileDropIngest(SourceAdapter):
         return None
 
     def process(self, path: Path) -> FileOutcome | None:
-        """Handle one complete file; None when no mapping matches it (it is left alone)."""
+        """Handle one complete file; None when no mapping matches it (it is left alone).
+
+        Raises :class:`FileChangedError` (nothing recorded, the file stays) when the file on
+        disk is no longer what was read, before publishing or after.
+        """
         mapping = self.mapping_for(path.name)
         if mapping is None:
             return None
         data = path.read_bytes()
-        checksum = hashlib.sha256(data).hexdigest()
-        known = self.ledger.get(checksum)
+        read = FileSnapshot.of_bytes(data)
+        known = self.ledger.get(read.checksum)
         if known is not None and not known.moved and known.file_name == path.name:
             return self._finish_move(path, known, mapping)  # crashed after the ledger commit
         if known is not None:
-            return self._duplicate(path, checksum, known, mapping)
-        outcome, report = self._publish_rows(path.name, data, checksum, mapping)
+            return self._duplicate(path, read.checksum, known, mapping)
+        mapped = self._read_and_map(data, read.checksum, mapping)
+        verify_unchanged(path, read, "while it was being read")
+        for start in range(0, len(mapped.records), self.publish_chunk):
+            self.publisher.publish(mapped.records[start : start + self.publish_chunk])
+        verify_unchanged(path, read, "while its rows were being published")
+        outcome = self._outcome(path.name, read, mapped)
+        self._send_receipt(outcome, read.checksum, mapping, receipt_key=read.checksum)
         entry = LedgerEntry(
-            checksum=checksum,
+            checksum=read.checksum,
             file_name=path.name,
             outcome=PROCESSED if outcome.status == "PROCESSED" else REJECTED,
             stored_as=outcome.stored_as,
             accepted=outcome.accepted,
             rejected=outcome.rejected,
-            report=report,
+            report=error_report(mapped.errors),
             moved=False,
         )
         self.ledger.record(entry)
         self._finish_move(path, entry, mapping)
         return outcome
 
-    def _publish_rows(
-        self, name: str, data: bytes, checksum: str, mapping: SourceMapping
-    ) -> tuple[FileOutcome, str]:
+    def _read_and_map(self, data: bytes, checksum: str, mapping: SourceMapping) -> _Mapped:
         try:
             rows = read_rows(data, mapping)
         except UnreadableFileError as exc:
-            mapped = _Mapped([], [(0, "<file>", str(exc))])
-            message = f"unreadable: {exc}"
-        else:
-            mapped = self._map(rows, checksum, mapping)
-            published = len(mapped.records)
-            message = f"{len(rows)} row(s), {published} published"
-            if not rows:
-                message = "no rows"
-        for start in range(0, len(mapped.records), self.publish_chunk):
-            self.publisher.publish(mapped.records[start : start + self.publish_chunk])
+            return _Mapped([], [(0, "<file>", str(exc))], 0, f"unreadable: {exc}")
+        return self._map(rows, checksum, mapping)
+
+    def _outcome(self, name: str, read: FileSnapshot, mapped: _Mapped) -> FileOutcome:
+        """The outcome, once the rows read are reconciled with the file as it is at the end."""
         accepted = len(mapped.records)
-        status = "PROCESSED" if accepted else "REJECTED"
-        stored = self._destination(name, checksum, PROCESSED if accepted else REJECTED)
-        outcome = FileOutcome(
-            name, status, stored, accepted, len({r for r, _, _ in mapped.errors}), message
+        rejected_rows = len({row for row, _, _ in mapped.errors if row > 0})
+        if mapped.rows != accepted + rejected_rows:  # every row read is published or reported
+            raise TracesyncError(
+                f"{name!r}: {mapped.rows} row(s) read but {accepted} published and "
+                f"{rejected_rows} rejected; not recorded"
+            )
+        message = mapped.message or (
+            f"{mapped.rows} row(s) read, {accepted} published, {rejected_rows} rejected; the "
+            f"file at the end is the file read ({read.size} bytes, same sha256)"
+            if mapped.rows
+            else "no rows"
         )
-        self._send_receipt(outcome, checksum, mapping, receipt_key=checksum)
-        return outcome, error_report(mapped.errors)
+        status = "PROCESSED" if accepted else "REJECTED"
+        stored = self._destination(name, read.checksum, PROCESSED if accepted else REJECTED)
+        rejected = len({row for row, _, _ in mapped.errors})  # an unreadable file counts as one
+        return FileOutcome(name, status, stored, accepted, rejected, message)
 
     def _map(self, rows: list[dict[str, Any]], checksum: str, mapping: SourceMapping) -> _Mapped:
         converter = self.converters[mapping.name]
@@ -156,7 +170,7 @@ class FileDropIngest(SourceAdapter):
                 continue
             problems += list(outcome.errors) if outcome is not None else []
             errors.extend((number, f, r) for f, r in problems)
-        return _Mapped(records, errors)
+        return _Mapped(records, errors, len(rows))
 
     def _destination(self, name: str, checksum: str, sub: str) -> str:
         target = self.folder / sub / name

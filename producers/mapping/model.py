@@ -81,6 +81,28 @@ class EventSpec:
             collect_columns(spec, found)
         return found
 
+    def columns_for(self, path: str) -> list[str]:
+        """The top-level columns behind an Envelope field path (``payload.quantity.value``,
+        ``payload.lines[2].lot``); empty for a path no spec gives (``<row>``)."""
+        parts = [part.split("[", 1)[0] for part in path.split(".")]
+        spec: Spec | None = self.payload if parts[0] == "payload" else self.envelope.get(parts[0])
+        for part in parts[1:]:
+            if not isinstance(spec, RecordSpec) or part not in spec.fields:
+                break  # a column (list items, JSON) or an unknown field: all of what is above
+            spec = spec.fields[part]
+        found: set[str] = set()
+        if spec is not None:
+            collect_columns(spec, found)
+        return sorted(found)
+
+    def fields_reading(self, column: str) -> list[str]:
+        """Paths of the Envelope fields whose value comes from ``column`` (a top-level column)."""
+        found: list[str] = []
+        for key, spec in self.envelope.items():
+            _collect_fields(spec, key, column, found)
+        _collect_fields(self.payload, "payload", column, found)
+        return found
+
 
 def collect_columns(spec: Spec, found: set[str]) -> None:
     """Add the top-level columns ``spec`` reads to ``found``."""
@@ -91,6 +113,20 @@ def collect_columns(spec: Spec, found: set[str]) -> None:
     elif isinstance(spec, RecordSpec):
         for sub in spec.fields.values():
             collect_columns(sub, found)
+
+
+def _top_columns(spec: Column | Template) -> set[str]:
+    found: set[str] = set()
+    collect_columns(spec, found)
+    return found
+
+
+def _collect_fields(spec: Spec, path: str, column: str, found: list[str]) -> None:
+    if isinstance(spec, Column | Template) and column in _top_columns(spec):
+        found.append(path)
+    elif isinstance(spec, RecordSpec):
+        for name, sub in spec.fields.items():
+            _collect_fields(sub, f"{path}.{name}", column, found)
 
 
 # -- sources -------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from producers.rest.auth import ApiKeys
 from producers.rest.epcis_capture import epcis_router
 from producers.rest.events import RestIngest
+from producers.rest.fastpath import SingleEventFastPath
 from producers.rest.problems import install_error_handlers
 from producers.rest.routes import batch_router, ops_router, single_event_router
+from producers.rest.single import SingleEventHandler
 from tracesync.gs1.identifiers import Identifiers, master_data
 from tracesync.settings import Settings
 
@@ -46,9 +48,11 @@ def create_app(
         ),
     )
     install_error_handlers(app)
+    single = SingleEventHandler(ingest, keys)
     app.include_router(ops_router())
-    app.include_router(single_event_router(ingest, keys, limits))
+    app.include_router(single_event_router(single, limits))
     app.include_router(batch_router(ingest, keys, limits))
     ids = Identifiers(master_data(settings.exports))
     app.include_router(epcis_router(ingest, keys, limits, ids, settings.plant))
+    app.add_middleware(SingleEventFastPath, handler=single, max_body_bytes=limits.max_body_bytes)
     return app

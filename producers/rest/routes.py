@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Security
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from producers.rest.auth import API_KEY_HEADER, ApiKeys
 from producers.rest.bodies import BATCH_RESPONSES, ERRORS, AcceptedEvent, BatchResult
 from producers.rest.events import Prepared, Rejected, RestIngest
 from producers.rest.limits import batch_items, batch_status, parse_json, read_limited_body
 from producers.rest.openapi import request_body
-from producers.rest.problems import single_event_refused
+from producers.rest.single import SingleEventHandler
 from producers.rest.systems import SourceSystem
 from tracesync.settings import IngestSettings
 
@@ -27,8 +27,12 @@ def ops_router() -> APIRouter:
     return router
 
 
-def single_event_router(ingest: RestIngest, keys: ApiKeys, limits: IngestSettings) -> APIRouter:
-    """``POST /v1/{system}/events``: one event, answered after the broker's acknowledgement."""
+def single_event_router(handler: SingleEventHandler, limits: IngestSettings) -> APIRouter:
+    """``POST /v1/{system}/events``: one event, answered after the broker's acknowledgement.
+
+    The lean ASGI path (:mod:`producers.rest.fastpath`) serves these requests in front of
+    FastAPI; this route documents them and answers through the same handler.
+    """
     router = APIRouter(tags=["ingest"])
 
     @router.post(
@@ -43,18 +47,14 @@ def single_event_router(ingest: RestIngest, keys: ApiKeys, limits: IngestSetting
         system: SourceSystem,
         request: Request,
         api_key: str | None = Security(API_KEY_HEADER),
-    ) -> AcceptedEvent:
+    ) -> Response:
         """Validate one event and publish it; `202` with its topic, partition and offset once the
         broker acknowledged it. A bad event gets `422` listing every bad field."""
-        owner = keys.caller_system(system.value.upper(), api_key)
-        document = parse_json(await read_limited_body(request, limits.max_body_bytes))
-        prepared = ingest.prepare(0, document, owner)
-        if isinstance(prepared, Rejected):
-            raise single_event_refused(prepared.status, prepared.problems)
-        (settled,) = await ingest.publish([prepared])
-        if isinstance(settled, Rejected):
-            raise single_event_refused(settled.status, settled.problems)
-        return settled
+        owner = handler.owner(system.value.upper(), api_key)
+        answer = await handler.answer(
+            owner, await read_limited_body(request, limits.max_body_bytes)
+        )
+        return Response(answer.body, status_code=answer.status, media_type="application/json")
 
     return router
 

@@ -4,13 +4,16 @@ Each test gets its own topic prefix (source topics with 6 partitions, dlq.ingest
 database (``store_url``: SQLite file or a new PostgreSQL database). Checked: good rows arrive
 decodable, keyed by batch code, with the deterministic event ids; bad rows land in dlq.ingest with
 the field and the row in headers while every good row is published; the watermark survives a new
-adapter; the outbox is emptied (or stamped) only after the acknowledgement; and SIGKILL of the
-``tracesync ingest db`` process mid-run plus a restart loses no row.
+adapter; the outbox is emptied (or stamped) only after the acknowledgement; a value the database
+driver cannot read as its column's type (the project's own sample database has one) dead-letters
+its row with the column and the reason while the rest flows on and the watermark/outbox moves past
+it; and SIGKILL of the ``tracesync ingest db`` process mid-run plus a restart loses no row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 import uuid
 from decimal import Decimal
@@ -49,6 +52,7 @@ pytestmark = pytest.mark.integration
 PARTITIONS = 6
 MAPPINGS = Path(__file__).resolve().parents[2] / "deploy" / "mappings"
 MES_MAPPING = MAPPINGS / "mes_batches.db.toml"
+SAMPLE_DB = Path(__file__).resolve().parents[2] / "deploy" / "samples" / "source_db.sql"
 ERP_MAPPING = MAPPINGS / "erp_receipts.db.toml"
 # naive on purpose: source tables keep wall-clock times; the mappings name their zone (UTC)
 T0 = dt.datetime(2025, 3, 1, 6, 0)  # noqa: DTZ001
@@ -263,6 +267,96 @@ def test_outbox_in_mark_mode_stamps_rows_and_reads_only_unstamped(
             select(func.count()).select_from(table).where(table.c.published_at.is_not(None))
         ).scalar()
     assert stamped == 40
+    engine.dispose()
+
+
+def test_the_sample_database_publishes_its_good_rows_and_dead_letters_the_unreadable_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """deploy/samples/source_db.sql holds 'not a time' in a TIMESTAMP column (row 3): before the
+    fix ``ingest db`` died on it at every start and published nothing."""
+    database = tmp_path / "source.db"
+    with sqlite3.connect(database) as conn:
+        conn.executescript(SAMPLE_DB.read_text())
+    url = f"sqlite:///{database}"
+    for mapping in (MES_MAPPING, ERP_MAPPING):
+        args = ["ingest", "db", "--once", "--mapping", str(mapping), "--url", url]
+        run = Component(args, settings, tmp_path / "ingest-db.log").start()
+        assert run.proc is not None
+        assert run.proc.wait(120) == 0, run.log_tail()
+
+    assert sorted(e["batch_code"] for _, e in events(settings, "MES")) == ["B-000123", "B-000124"]
+    assert len(events(settings, "ERP")) == 2
+    ((key, headers),) = dead_letters(settings)
+    assert key == b"B-000125"
+    assert headers["dlq.row"] == b"3"
+    assert headers["dlq.column"] == b"started_at"
+    assert headers["dlq.field"] == b"occurred_at"
+    assert headers["dlq.stage"] == b"ingest"
+    assert b"not a time" in headers["dlq.reason"] and b"started_at" in headers["dlq.reason"]
+
+    again = Component(
+        ["ingest", "db", "--once", "--mapping", str(MES_MAPPING), "--url", url],
+        settings,
+        tmp_path / "ingest-db.log",
+    ).start()
+    assert again.proc is not None
+    assert again.proc.wait(120) == 0, again.log_tail()
+    assert len(events(settings, "MES")) == 2  # the watermark moved past the bad row
+    assert len(dead_letters(settings)) == 1
+
+
+def test_an_outbox_row_the_driver_cannot_read_is_dead_lettered_and_the_outbox_drains(
+    settings: Settings, store_url: str
+) -> None:
+    """A value each dialect stores but cannot hand over as its column's type: text in SQLite's
+    NUMERIC column; a timestamp past year 9999 in PostgreSQL (Python's datetime ends there)."""
+    engine = create_engine(store_url)
+    table = erp_outbox(MetaData())
+    table.metadata.create_all(engine)
+    fill(engine, table, [erp_row(i) for i in range(1, 21)])
+    sqlite = engine.dialect.name == "sqlite"
+    bad_column = "qty" if sqlite else "posted_at"
+    bad_value = "'twelve'" if sqlite else "'12000-01-01 00:00:00'"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE erp_outbox SET {bad_column} = {bad_value} WHERE outbox_id=7")
+
+    drain(settings, ERP_MAPPING, store_url)
+
+    stored = events(settings, "ERP")
+    assert sorted(e["batch_code"] for _, e in stored) == sorted(
+        f"LOT-{i:05d}" for i in range(1, 21) if i != 7
+    )
+    ((key, headers),) = dead_letters(settings)
+    assert (key, headers["dlq.row"]) == (b"LOT-00007", b"7")
+    assert headers["dlq.column"] == bad_column.encode()
+    assert headers["dlq.field"] == (b"payload.quantity.value" if sqlite else b"occurred_at")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == 0
+    engine.dispose()
+
+
+def test_a_row_too_large_for_the_broker_is_dead_lettered_and_the_rest_flows_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mes.db'}"
+    engine = create_engine(url)
+    table = mes_table(MetaData())
+    table.metadata.create_all(engine)
+    rows = [mes_row(i) for i in range(1, 11)]
+    rows[4] = {**mes_row(5), "equipment": ",".join(["E" * 100] * 15_000)}  # ~1.5 MB event
+    fill(engine, table, rows)  # the column is VARCHAR(200): SQLite keeps what it is given
+
+    drain(settings, MES_MAPPING, url)
+
+    assert sorted(e["event_id"] for _, e in events(settings, "MES")) == sorted(
+        mes_event_id(i) for i in range(1, 11) if i != 5
+    )
+    ((key, headers),) = dead_letters(settings)
+    assert (key, headers["dlq.row"]) == (b"B-000005", b"5")
+    assert b"too large" in headers["dlq.reason"]
+    drain(settings, MES_MAPPING, url)  # the watermark moved past it: nothing new
+    assert len(events(settings, "MES")) == 9
     engine.dispose()
 
 

@@ -4,6 +4,8 @@ Each test gets its own topic prefix (source topics, ingest.receipts) and its own
 (ledger). Checked: good rows arrive decodable and keyed by batch code, bad rows are named (row,
 field) in the error report next to the moved file while every good row is published; receipts are
 decodable with the counts; a file dropped twice is published once; an unreadable file is rejected;
+a file whose writer pauses is taken only once complete (its ``.done`` marker, the default), and with
+the opt-in settled completion a file that grows while it is ingested is never recorded half-read;
 and SIGKILL of ``tracesync ingest files`` mid-file plus a restart loses nothing and doubles nothing.
 """
 
@@ -13,7 +15,9 @@ import csv
 import hashlib
 import shutil
 import threading
+import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +25,15 @@ import pytest
 from confluent_kafka import KafkaException
 
 from producers.bootstrap import run_file_ingest
-from producers.mapping import derived_event_id
+from producers.files import CompletenessTracker, Completion, FileDropIngest, FileLedger, watch
+from producers.mapping import derived_event_id, load_mapping
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import read_topic
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.infra.kafka import ensure_topic
 from tracesync.devtools.supervise import Component, wait_for
+from tracesync.publisher import Acknowledgement, DeliveryOutcome, KafkaPublisher, OutboundRecord
 from tracesync.settings import IngestFilesSettings, KafkaSettings, RegistrySettings, Settings
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 
@@ -79,6 +85,13 @@ def receipts(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
+def drop_marked(source: Path, folder: Path, name: str | None = None) -> None:
+    """Copy an export into the folder, then its ``.done`` marker (the default completion)."""
+    target = folder / (name or source.name)
+    shutil.copy(source, target)
+    (folder / f"{target.name}.done").touch()
+
+
 def ingest_once(settings: Settings, folder: Path, *mappings: Path) -> None:
     run_file_ingest(settings, list(mappings), folder, threading.Event(), once=True)
 
@@ -91,8 +104,8 @@ def report_rows(path: Path) -> list[tuple[str, str]]:
 def test_good_rows_are_published_bad_rows_reported_and_receipts_sent(
     settings: Settings, drop: Path
 ) -> None:
-    shutil.copy(WMS_SAMPLE, drop)
-    shutil.copy(QMS_SAMPLE, drop)
+    drop_marked(WMS_SAMPLE, drop)
+    drop_marked(QMS_SAMPLE, drop)
     ingest_once(settings, drop, WMS_MAPPING, QMS_MAPPING)
 
     wms = events(settings, "WMS")
@@ -129,10 +142,10 @@ def test_good_rows_are_published_bad_rows_reported_and_receipts_sent(
 
 
 def test_a_file_dropped_twice_is_published_once(settings: Settings, drop: Path) -> None:
-    shutil.copy(WMS_SAMPLE, drop)
+    drop_marked(WMS_SAMPLE, drop)
     ingest_once(settings, drop, WMS_MAPPING)
-    shutil.copy(WMS_SAMPLE, drop / "wms_receipts_again.csv")
-    shutil.copy(WMS_SAMPLE, drop)  # same name, same content
+    drop_marked(WMS_SAMPLE, drop, "wms_receipts_again.csv")
+    drop_marked(WMS_SAMPLE, drop)  # same name, same content
     ingest_once(settings, drop, WMS_MAPPING)
 
     assert len(events(settings, "WMS")) == 4
@@ -147,6 +160,8 @@ def test_a_file_dropped_twice_is_published_once(settings: Settings, drop: Path) 
 def test_an_unreadable_file_is_rejected_with_a_report(settings: Settings, drop: Path) -> None:
     (drop / "qms_inspections_broken.xml").write_text("<InspectionExport><Inspection id='1'>")
     (drop / "wms_receipts_wrong.csv").write_text("a;b\n1;2\n")
+    for name in ("qms_inspections_broken.xml", "wms_receipts_wrong.csv"):
+        (drop / f"{name}.done").touch()
     ingest_once(settings, drop, WMS_MAPPING, QMS_MAPPING)
 
     rejected = drop / "rejected"
@@ -208,3 +223,108 @@ def test_sigkill_mid_file_and_restart_loses_nothing_and_doubles_nothing(
     done = [r for r in receipts(settings) if r["checksum_sha256"] == checksum]
     assert {(r["status"], r["rows_accepted"]) for r in done} == {("PROCESSED", rows)}
     assert len({r["receipt_id"] for r in done}) == 1
+
+
+def export_lines(first: int, last: int) -> str:
+    return "".join(
+        f"GR-{i};1;LOT-{i:04d};{i}.5;KG;RCV-01;HU-{i};2025-03-01 06:{i % 60:02d}:00\n"
+        for i in range(first, last + 1)
+    )
+
+
+EXPORT_HEADER = "receipt_no;revision;lot;qty;uom;location;hu;received_at\n"
+
+
+def test_a_file_whose_writer_pauses_is_taken_only_once_it_is_complete(
+    settings: Settings, drop: Path
+) -> None:
+    """Before, a writer pausing longer than the settle time (0.5 s here) had its file taken with
+    the first rows only; by default a file is now complete when its ``.done`` marker is there."""
+    stop = threading.Event()
+    outcomes: list[Any] = []
+    watcher = threading.Thread(
+        target=lambda: outcomes.extend(run_file_ingest(settings, [WMS_MAPPING], drop, stop))
+    )
+    watcher.start()
+    export = drop / "wms_receipts_slow.csv"
+    try:
+        with export.open("w") as writer:
+            writer.write(EXPORT_HEADER + export_lines(1, 40))
+            writer.flush()
+            time.sleep(2.0)  # the exporter is busy elsewhere: four times the settle time
+            writer.write(export_lines(41, 100))
+        (drop / f"{export.name}.done").touch()
+        assert wait_for((drop / "processed" / export.name).exists, 60, 0.2)
+    finally:
+        stop.set()
+        watcher.join(60)
+    checksum = hashlib.sha256((drop / "processed" / export.name).read_bytes()).hexdigest()
+    ids = {e["event_id"] for _, e in events(settings, "WMS")}
+    assert ids == {derived_event_id("file", checksum, n) for n in range(1, 101)}
+    ((receipt,),) = [[r for r in receipts(settings) if r["file_name"] == export.name]]
+    assert (receipt["status"], receipt["rows_accepted"], receipt["rows_rejected"]) == (
+        "PROCESSED",
+        100,
+        0,
+    )
+    assert "100 row(s) read" in receipt["message"]
+
+
+class WriterResumingPublisher:
+    """The real publisher; after the first chunk of rows is acknowledged, the exporter (which
+    only paused) appends the rest of its file, as a slow writer under settled completion does."""
+
+    def __init__(self, inner: KafkaPublisher, export: Path, rest: str) -> None:
+        self.inner, self.export, self.rest = inner, export, rest
+        self.resumed = False
+
+    def publish(self, records: Sequence[OutboundRecord]) -> list[Acknowledgement]:
+        acks = self.inner.publish(records)
+        if not self.resumed and not records[0].topic.endswith("ingest.receipts"):
+            self.resumed = True
+            with self.export.open("a") as writer:
+                writer.write(self.rest)
+        return acks
+
+    async def publish_async(self, records: Sequence[OutboundRecord]) -> list[DeliveryOutcome]:
+        raise AssertionError("the file ingest publishes synchronously")
+
+
+def test_with_settled_completion_a_file_that_grows_while_ingested_is_never_recorded_half_read(
+    settings: Settings, drop: Path
+) -> None:
+    """Before, the file was recorded, receipted and moved with the rows read first; the rest was
+    never published. Now the end check finds the file changed: nothing is recorded, the file
+    stays, and once it settles again every row of its final content is published."""
+    export = drop / "wms_receipts_growing.csv"
+    export.write_text(EXPORT_HEADER + export_lines(1, 30))
+    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    ledger = FileLedger(settings.home / "ingest" / "files-ledger.db")
+    try:
+        ingest = FileDropIngest(
+            drop,
+            [load_mapping(WMS_MAPPING)],
+            WriterResumingPublisher(publisher, export, export_lines(31, 80)),
+            EnvelopeSerde.single_object(),
+            TopicCatalog.from_settings(settings),
+            ledger=ledger,
+            plant=settings.plant,
+            publish_chunk=10,
+        )
+        tracker = CompletenessTracker(Completion.SETTLED, settle_s=0.3)
+        assert watch(ingest, threading.Event(), 0.1, tracker, once=True) == []
+        assert export.exists() and not (drop / "processed" / export.name).exists()
+        assert receipts(settings) == []
+
+        (outcome,) = watch(ingest, threading.Event(), 0.1, tracker, once=True)
+    finally:
+        publisher.close()
+        ledger.close()
+    assert (outcome.status, outcome.accepted, outcome.rejected) == ("PROCESSED", 80, 0)
+    final = (drop / "processed" / export.name).read_bytes()
+    assert final.count(b"\n") == 81
+    checksum = hashlib.sha256(final).hexdigest()
+    ids = {e["event_id"] for _, e in events(settings, "WMS")}
+    assert {derived_event_id("file", checksum, n) for n in range(1, 81)} <= ids  # nothing lost
+    ((receipt,),) = [receipts(settings)]
+    assert (receipt["rows_accepted"], receipt["checksum_sha256"]) == (80, checksum)

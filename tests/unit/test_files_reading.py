@@ -10,11 +10,15 @@ import pytest
 
 from producers.files import (
     CompletenessTracker,
+    Completion,
+    FileChangedError,
+    FileSnapshot,
     UnreadableFileError,
     element_row,
     read_rows,
     row_problems,
 )
+from producers.files.completion import verify_unchanged
 from producers.mapping import load_mapping, lookup, parse_mapping
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "deploy" / "mappings"
@@ -85,9 +89,38 @@ class FakeClock:
         return self.now
 
 
-def test_a_file_is_ready_when_settled_or_marked_done(tmp_path: Path) -> None:
+def test_by_default_a_file_is_ready_only_once_its_done_marker_exists(tmp_path: Path) -> None:
     clock = FakeClock()
-    tracker = CompletenessTracker(settle_s=2.0, clock=clock)
+    tracker = CompletenessTracker(clock=clock)
+    export = tmp_path / "a.csv"
+    export.write_text("header\nfirst rows\n")
+    clock.now = 3600.0  # unchanged for an hour: a writer that paused, not one that finished
+    assert tracker.ready(tmp_path) == []
+    (tmp_path / "a.csv.done").touch()
+    assert tracker.ready(tmp_path) == [export]
+
+
+def test_with_rename_completion_every_visible_file_is_ready_at_once(tmp_path: Path) -> None:
+    tracker = CompletenessTracker(Completion.RENAME, clock=FakeClock())
+    (tmp_path / ".b.csv").write_text("being written under a hidden name")
+    (tmp_path / "c.csv.part").write_text("being written under a partial name")
+    (tmp_path / "d.csv.tmp").write_text("likewise")
+    renamed = tmp_path / "b.csv"
+    assert tracker.ready(tmp_path) == []
+    (tmp_path / ".b.csv").rename(renamed)
+    assert tracker.ready(tmp_path) == [renamed]
+
+
+def test_files_no_mapping_accepts_are_not_considered(tmp_path: Path) -> None:
+    tracker = CompletenessTracker(Completion.RENAME, accepts=lambda name: name.endswith(".csv"))
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "a.csv").write_text("y")
+    assert tracker.ready(tmp_path) == [tmp_path / "a.csv"]
+
+
+def test_with_settled_completion_a_file_is_ready_when_unchanged_or_marked(tmp_path: Path) -> None:
+    clock = FakeClock()
+    tracker = CompletenessTracker(Completion.SETTLED, settle_s=2.0, clock=clock)
     growing, marked = tmp_path / "a.csv", tmp_path / "b.csv"
     growing.write_text("x")
     marked.write_text("y")
@@ -101,3 +134,17 @@ def test_a_file_is_ready_when_settled_or_marked_done(tmp_path: Path) -> None:
     assert growing not in tracker.ready(tmp_path)
     clock.now = 3.6
     assert growing in tracker.ready(tmp_path)
+
+
+def test_a_file_that_changed_after_it_was_read_is_caught(tmp_path: Path) -> None:
+    export = tmp_path / "a.csv"
+    export.write_bytes(b"header\nrow 1\n")
+    read = FileSnapshot.of_bytes(export.read_bytes())
+    verify_unchanged(export, read, "while it was being read")  # nothing changed: no error
+    with export.open("ab") as f:
+        f.write(b"row 2\n")
+    with pytest.raises(FileChangedError, match="13 bytes were read, the file now has 19"):
+        verify_unchanged(export, read, "while its rows were being published")
+    export.write_bytes(b"header\nrow X\n")  # same size, other content
+    with pytest.raises(FileChangedError):
+        verify_unchanged(export, read, "while its rows were being published")

@@ -93,3 +93,15 @@ def test_outbox_mark_mode_needs_the_column_it_stamps() -> None:
     text = BASE.replace('mode = "poll"', 'mode = "outbox"\non_published = "mark"')
     with pytest.raises(ConfigurationError, match=r"\[db.published_column\]"):
         parsed(text)
+
+
+def test_a_field_path_names_the_source_columns_behind_it_and_back() -> None:
+    erp = load_mapping(MAPPINGS / "erp_receipts.db.toml").events
+    assert erp.columns_for("payload.quantity.value") == ["qty"]
+    assert erp.columns_for("source_ref") == ["receipt_id"]  # a template
+    assert erp.columns_for("<row>") == []
+    assert erp.fields_reading("qty") == ["payload.quantity.value"]
+    assert erp.fields_reading("posted_at") == ["occurred_at"]
+    assert erp.fields_reading("not_mapped") == []
+    qms = load_mapping(MAPPINGS / "qms_inspections.xml.toml").events
+    assert qms.columns_for("payload.characteristics[0].value") == ["Characteristics"]

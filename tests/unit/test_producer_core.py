@@ -153,6 +153,27 @@ def test_publish_async_settles_each_record_in_order() -> None:
     assert isinstance(outcomes[1], Acknowledgement)
 
 
+def test_submit_async_gives_each_record_its_own_future_across_event_loops() -> None:
+    """Concurrent single posts each wait for their own report; reports of many records wake
+    the loop in batches, and a publisher used from a second loop still settles everything."""
+    publisher, _ = _publisher()
+
+    async def run(keys: list[bytes]) -> list[Acknowledgement | DeliveryFailure]:
+        futures = [publisher.submit_async([_record(key)])[0] for key in keys]
+        return list(await asyncio.gather(*futures))
+
+    try:
+        first = asyncio.run(run([f"B-{i}".encode() for i in range(200)] + [b"bad"]))
+        second = asyncio.run(run([b"B-x", b"bad"]))
+    finally:
+        publisher.close(1.0)
+    assert [o.key for o in first[:200] if isinstance(o, Acknowledgement)] == [
+        f"B-{i}".encode() for i in range(200)
+    ]
+    assert isinstance(first[200], DeliveryFailure)
+    assert isinstance(second[0], Acknowledgement) and isinstance(second[1], DeliveryFailure)
+
+
 def test_closed_publisher_refuses_new_records() -> None:
     publisher, _ = _publisher()
     publisher.close(1.0)

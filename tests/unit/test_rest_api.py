@@ -367,3 +367,49 @@ def test_the_documented_example_is_accepted(
     example = batch["application/json"]["example"]
     assert client.post("/v1/mes/events/batch", json=example, headers=MES_KEY).status_code == 202
     assert len(publisher.records) == 2
+
+
+def test_the_lean_single_event_path_answers_as_the_documented_route_does(
+    serde: EnvelopeSerde,
+) -> None:
+    """Single-event posts are served by plain ASGI in front of FastAPI; without it, the FastAPI
+    route answers every request the same (status and body)."""
+    settings = Settings(
+        plant="PLANT-T", topic_prefix="unit.", ingest=IngestSettings(max_body_bytes=2048)
+    )
+    requests: list[tuple[str, dict[str, str], bytes]] = [
+        ("/v1/mes/events", MES_KEY, orjson.dumps(mes_event("B-1", event_id=str(uuid.UUID(int=1))))),
+        ("/v1/mes/events", MES_KEY, orjson.dumps(mes_event(batch_code=""))),
+        ("/v1/mes/events", MES_KEY, b"{not json"),
+        ("/v1/mes/events", MES_KEY, orjson.dumps([1])),
+        ("/v1/mes/events", {}, orjson.dumps(mes_event())),
+        ("/v1/erp/events", MES_KEY, orjson.dumps(erp_event())),
+        ("/v1/mes/events", MES_KEY, orjson.dumps(erp_event())),
+        ("/v1/mes/events", MES_KEY, b" " * 4096),
+        (
+            "/v1/mes/events",
+            MES_KEY,
+            orjson.dumps(mes_event("B-down", event_id=str(uuid.UUID(int=2)))),
+        ),
+    ]
+
+    def answers(lean: bool) -> list[tuple[int, Any]]:
+        publisher = RecordingPublisher()
+        publisher.fail_keys.add(b"B-down")
+        topics = TopicCatalog.from_settings(settings)
+        ingest = RestIngest(
+            publisher, serde, topics.source_topic, settings.plant, clock=lambda: NOW
+        )
+        app = create_app(settings, ingest)
+        if not lean:
+            app.user_middleware.clear()
+        with TestClient(app) as test_client:
+            out = []
+            for path, headers, body in requests:
+                response = test_client.post(path, content=body, headers=headers)
+                out.append((response.status_code, response.json()))
+            return out
+
+    lean = answers(lean=True)
+    assert [status for status, _ in lean] == [202, 422, 400, 422, 401, 403, 403, 413, 503]
+    assert lean == answers(lean=False)

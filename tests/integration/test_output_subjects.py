@@ -23,7 +23,7 @@ from tracesync.contracts.registry_client import (
     SchemaRegistry,
 )
 from tracesync.contracts.schemas import current
-from tracesync.contracts.serde import topic_subject
+from tracesync.contracts.wire_formats import topic_subject
 from tracesync.settings import Settings
 
 pytestmark = pytest.mark.integration

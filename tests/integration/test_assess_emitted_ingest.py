@@ -94,6 +94,7 @@ def test_the_emitted_file_mapping_publishes_a_wms_export(
     drop = tmp_path / "drop"
     drop.mkdir()
     (drop / "wms_goods_received_20250301.csv").write_text(csv_text(outline.columns, mapping, 3))
+    (drop / "wms_goods_received_20250301.csv.done").touch()  # the default completion protocol
 
     tracesync(
         settings, "ingest", "files", "--mapping", str(mapping_path), "--watch", str(drop), "--once"

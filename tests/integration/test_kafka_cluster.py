@@ -28,8 +28,16 @@ WAIT_S = 120.0
 
 
 def partition_leader(bootstrap_servers: str, topic: str, partition: int = 0) -> int:
-    metadata = AdminClient({"bootstrap.servers": bootstrap_servers}).list_topics(topic, timeout=10)
-    return int(metadata.topics[topic].partitions[partition].leader)
+    """The partition's leader, waiting while metadata shows none yet (new topic, fail-over)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    deadline = time.monotonic() + 30
+    while True:
+        metadata = admin.list_topics(topic, timeout=10)
+        partitions = metadata.topics[topic].partitions
+        if partition in partitions and partitions[partition].leader >= 0:
+            return int(partitions[partition].leader)
+        assert time.monotonic() < deadline, f"{topic}[{partition}] has no leader after 30 s"
+        time.sleep(0.2)
 
 
 def value_of(msg: Message) -> bytes:

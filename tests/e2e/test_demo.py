@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, select
 
 from sinks.store import schema
 from tests.fixtures.kafka import KafkaBroker
+from tests.slot import free_port
 from tracesync.devtools.demo.run import DEMO_RATES
 from tracesync.devtools.simulator.scenario import SimulationConfig, simulate
 from tracesync.devtools.simulator.verify import mismatches
@@ -27,7 +28,6 @@ from tracesync.devtools.simulator.verify import mismatches
 pytestmark = pytest.mark.e2e
 
 TRACESYNC = str(Path(sys.executable).parent / "tracesync")
-INGEST_PORT = 28120
 BATCHES, SEED = 40, 11
 ANSWERS = (
     "Reconciliation: where MES, WMS and ERP disagree",
@@ -42,7 +42,7 @@ def _demo_env(kafka: KafkaBroker, registry: Any, home: Path) -> dict[str, str]:
     env |= {
         "TRACESYNC_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "TRACESYNC_REGISTRY__PORT": str(registry.settings.registry.port),
-        "TRACESYNC_INGEST__PORT": str(INGEST_PORT),
+        "TRACESYNC_INGEST__PORT": str(free_port()),
         "TRACESYNC_HOME": str(home),
     }
     return env

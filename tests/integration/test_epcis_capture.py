@@ -15,7 +15,7 @@ from producers.epcis import Mapped, map_document
 from sinks.exports.epcis import EpcisBuilder, build_document
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_rest_ingest import PARTITIONS, IngestServer, stored_events
-from tests.slot import port
+from tests.slot import free_port
 from tests.unit.epcis_plant import chains_from_envelopes, facts, stored_plant
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.infra.kafka import ensure_topic
@@ -38,7 +38,7 @@ def prefix(kafka_broker: KafkaBroker) -> str:
 
 @pytest.fixture
 def server(kafka_broker: KafkaBroker, prefix: str, tmp_path: Path) -> Iterator[IngestServer]:
-    ingest = IngestServer(kafka_broker.bootstrap_servers, prefix, port(28120), tmp_path)
+    ingest = IngestServer(kafka_broker.bootstrap_servers, prefix, free_port(), tmp_path)
     ingest.start()
     try:
         yield ingest

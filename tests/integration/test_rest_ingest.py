@@ -1,7 +1,7 @@
 """REST ingest against the real broker, served by the real ``tracesync ingest api`` process.
 
 Each test gets its own topic prefix (the four source topics created with 6 partitions) and its own
-server process on a port of 28090-28099, stopped in teardown. Checked: accepted events arrive
+server process on a free port, stopped in teardown. Checked: accepted events arrive
 decodable on their system's topic, keyed by batch code, on the murmur2 partition the response
 names; bad events of a batch are refused while the valid ones are stored; the MES key cannot
 publish ERP events; and after SIGKILL + restart mid-load every event that got a 202 is in Kafka.
@@ -27,6 +27,7 @@ import pytest
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_producer_core import faust_partition, read_topic
 from tests.rest_samples import mes_event
+from tests.slot import free_port
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.infra.kafka import ensure_topic
 from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
@@ -34,7 +35,6 @@ from tracesync.topics import SOURCE_SYSTEMS, TopicCatalog
 pytestmark = pytest.mark.integration
 
 PARTITIONS = 6
-PORTS = iter(range(28090, 28100))
 TRACESYNC = Path(sys.executable).with_name("tracesync")
 MES_KEY = {"X-API-Key": "dev-mes-key"}
 ERP_KEY = {"X-API-Key": "dev-erp-key"}
@@ -106,7 +106,7 @@ def topic_prefix(kafka_broker: KafkaBroker) -> str:
 
 @pytest.fixture
 def server(kafka_broker: KafkaBroker, topic_prefix: str, tmp_path: Path) -> Iterator[IngestServer]:
-    ingest = IngestServer(kafka_broker.bootstrap_servers, topic_prefix, next(PORTS), tmp_path)
+    ingest = IngestServer(kafka_broker.bootstrap_servers, topic_prefix, free_port(), tmp_path)
     ingest.start()
     try:
         yield ingest

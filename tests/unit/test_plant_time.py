@@ -11,7 +11,7 @@ from tracesync.errors import ConfigurationError
 from tracesync.plant_time import as_utc, shown, zone_named, zoned
 from tracesync.settings import Settings
 
-NAIVE = datetime(2026, 7, 1, 12, 0)  # as SQLite returns a stored UTC time
+NAIVE = datetime(2026, 7, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)  # as SQLite returns it
 
 
 def test_a_time_without_zone_is_the_stores_utc() -> None:

@@ -16,7 +16,7 @@ from sinks.store.queries import (
     TraceReport,
     reconciliation_of,
 )
-from sinks.store.report import reconciliation_line, recall_text, report_dict, trace_text
+from sinks.store.report import recall_text, reconciliation_line, report_dict, trace_text
 from tracesync.plant_time import zone_named
 
 AT = datetime(2026, 11, 2, 6, 30, tzinfo=UTC)

@@ -1,8 +1,9 @@
 """``tracesync trace CODE`` (backward) and ``tracesync recall LOT`` (forward) on the trace store.
 
 Both show times with their UTC offset, in the plant's time zone (``time_zone`` setting,
-``--time-zone``). Both only read: they open the store without migrating it (:mod:`sinks.store.readonly`), so they
-print nothing but the answer and start without loading Alembic.
+``--time-zone``). Both only read: they open the store without migrating it
+(:mod:`sinks.store.readonly`), so they print nothing but the answer and start without loading
+Alembic.
 """
 
 from __future__ import annotations

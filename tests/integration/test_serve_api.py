@@ -231,3 +231,8 @@ def test_the_console_batch_page_shows_upstream_suppliers_quality_and_holds(
     assert f"MES {held.reconciliation.mes_quantity}" in page.text
     assert "times in Asia/Shanghai" in page.text
     assert _offsets(page.text) == {"+08:00"}
+    recalled = client.get(f"/recall/{raw}")
+    assert (
+        f"received from supplier {supplier.supplier_id}, supplier lot {supplier.supplier_lot}"
+        in (recalled.text)
+    )

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from serve import reads
 from serve.auth import KEY_COOKIE, authenticate, presented_key
+from serve.formatting import FILTERS
 from sinks.exports.report_graph import genealogy_svg
 from sinks.exports.resolve import UnknownCodeError, store_code
 from sinks.store.queries import recall, resolve
@@ -28,6 +29,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters.update(FILTERS)
 
 
 def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -128,7 +130,15 @@ def batch_page(request: Request, code: str) -> Response:
         on_hold=b.on_hold,
         link=_batch_link,
     )
-    return _page("batch.html.j2", trace=one, batch=b, stock=stock, svg=svg, recall=forward)
+    return _page(
+        "batch.html.j2",
+        trace=one,
+        batch=b,
+        stock=stock,
+        svg=svg,
+        recall=forward,
+        zone=request.app.state.time_zone,
+    )
 
 
 @router.get("/recall/{lot}")
@@ -142,7 +152,7 @@ def recall_page(request: Request, lot: str) -> Response:
             report = reads.recall_lot(conn, lot)
         except UnknownCodeError as exc:
             return _page("search.html.j2", 404, problem=str(exc), q=lot)
-    return _page("recall.html.j2", recall=report)
+    return _page("recall.html.j2", recall=report, zone=request.app.state.time_zone)
 
 
 @router.get("/recall/{lot}/csv")

@@ -1,8 +1,10 @@
-"""Shared FastAPI dependencies: a store connection per request, paging, the GS1 master data."""
+"""Shared FastAPI dependencies: a store connection per request, paging, the GS1 master data,
+the plant's time zone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import tzinfo
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -35,6 +37,13 @@ def master(request: Request) -> MasterData | None:
     return found
 
 
+def zone(request: Request) -> tzinfo:
+    """The plant's time zone: every time in an answer is shown in it, with its offset."""
+    found: tzinfo = request.app.state.time_zone
+    return found
+
+
 Conn = Annotated[Connection, Depends(connection)]
 Paging = Annotated[Page, Depends(page)]
 Master = Annotated[MasterData | None, Depends(master)]
+Zone = Annotated[tzinfo, Depends(zone)]

@@ -1,12 +1,14 @@
 """The store reads behind the API's lists and pages: reconciliation, holds, alerts, stock.
 
 Lists are paged (``limit``/``offset``) in a stable order, and return the total count beside the
-page so that a client knows how far to go.
+page so that a client knows how far to go. Times are given in the plant's zone with their offset.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
@@ -16,6 +18,7 @@ from sinks.store import schema as s
 from sinks.store.queries import BatchTrace, RecallReport, TraceReport, recall, trace
 from sinks.store.rows import jsonable
 from tracesync.gs1.identifiers import MasterData
+from tracesync.plant_time import zoned
 
 
 @dataclass(frozen=True)
@@ -26,40 +29,69 @@ class Page:
     offset: int
 
 
-def _paged(conn: Connection, query: Select[Any], page: Page) -> dict[str, Any]:
+def _paged(
+    conn: Connection,
+    query: Select[Any],
+    page: Page,
+    zone: tzinfo = UTC,
+    derive: Callable[[dict[str, Any]], dict[str, Any]] = dict,
+) -> dict[str, Any]:
+    """One page of ``query``'s rows (``derive`` adds derived facts), times in ``zone``."""
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(query.limit(page.limit).offset(page.offset)).mappings()
-    items = [jsonable({k: v for k, v in row.items() if k != "seq"}) for row in rows]
+    items = [
+        jsonable(zoned(derive({k: v for k, v in row.items() if k != "seq"}), zone)) for row in rows
+    ]
     return {"total": int(total), "limit": page.limit, "offset": page.offset, "items": items}
 
 
-def reconciliation(conn: Connection, status: str | None, page: Page) -> dict[str, Any]:
-    """Batches with their reconciliation status, optionally only one status."""
+def with_deltas(row: dict[str, Any]) -> dict[str, Any]:
+    """A reconciliation row with WMS and ERP minus MES (none when either side is missing)."""
+    mes = row.get("mes_quantity")
+    for system in ("wms", "erp"):
+        quantity = row.get(f"{system}_quantity")
+        row[f"{system}_delta"] = None if mes is None or quantity is None else quantity - mes
+    return row
+
+
+def reconciliation(
+    conn: Connection, status: str | None, page: Page, zone: tzinfo = UTC
+) -> dict[str, Any]:
+    """Batches with their reconciliation verdict, each system's quantity and the deltas to
+    MES, optionally only one status."""
     b = s.batches
     query = select(
-        b.c.batch_code, b.c.product_code, b.c.material_code, b.c.reconciliation_status, b.c.on_hold
+        b.c.batch_code,
+        b.c.product_code,
+        b.c.material_code,
+        b.c.reconciliation_status,
+        b.c.on_hold,
+        b.c.mes_quantity,
+        b.c.wms_quantity,
+        b.c.erp_quantity,
+        b.c.uom,
     ).order_by(b.c.batch_code)
     if status:
         query = query.where(b.c.reconciliation_status == status.upper())
-    return _paged(conn, query, page)
+    return _paged(conn, query, page, zone, with_deltas)
 
 
-def holds(conn: Connection, active: bool | None, page: Page) -> dict[str, Any]:
+def holds(conn: Connection, active: bool | None, page: Page, zone: tzinfo = UTC) -> dict[str, Any]:
     """Holds on batches (own and inherited, with their origin)."""
     h = s.holds
     query = select(h).order_by(h.c.batch_code, h.c.origin_code, h.c.hold_id)
     if active is not None:
         query = query.where(h.c.active == active)
-    return _paged(conn, query, page)
+    return _paged(conn, query, page, zone)
 
 
-def alerts(conn: Connection, batch: str | None, page: Page) -> dict[str, Any]:
+def alerts(conn: Connection, batch: str | None, page: Page, zone: tzinfo = UTC) -> dict[str, Any]:
     """Alerts the worker raised, newest first."""
     a = s.alerts
     query = select(a).order_by(a.c.occurred_at.desc(), a.c.alert_id)
     if batch:
         query = query.where(a.c.batch_code == batch)
-    return _paged(conn, query, page)
+    return _paged(conn, query, page, zone)
 
 
 def stock_of(conn: Connection, batch: str) -> list[dict[str, Any]]:

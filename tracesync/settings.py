@@ -10,8 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tracesync.errors import ConfigurationError
+from tracesync.plant_time import zone_named
 
 
 class KafkaSettings(BaseModel):
@@ -233,6 +236,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path("var"), description="runtime state: data, logs, caches")
     plant: str = "PLANT-01"
+    time_zone: str = Field(
+        default="UTC",
+        description="the plant's time zone (UTC or an IANA name such as Europe/Berlin): "
+        "trace, recall and serve show times in it, with the offset",
+    )
     topic_prefix: str = Field(default="", description="prepended to every topic name (tests)")
     source_partitions: int = Field(default=6, gt=0, description="of each co-partitioned topic")
     kafka: KafkaSettings = KafkaSettings()
@@ -246,6 +254,15 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     exports: ExportSettings = ExportSettings()
     serve: ServeSettings = ServeSettings()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            zone_named(name)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from exc
+        return name.strip()
 
     @property
     def store_url(self) -> str:

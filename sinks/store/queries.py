@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,8 @@ from sqlalchemy import CompoundSelect, Connection, Engine, Row, Select
 
 from sinks.store import schema as s
 from sinks.store import trace_sql as sql
+from sinks.store.lot_facts import LotFacts, aware_item, lot_facts
+from tracesync.plant_time import as_utc
 
 DEFAULT_MAX_DEPTH = 64
 _IN_CHUNK = 500
@@ -50,6 +53,37 @@ class Resolved:
 
 
 @dataclass(frozen=True)
+class Reconciliation:
+    """The cross-system verdict with each system's quantity and the deltas to MES."""
+
+    status: str
+    mes_quantity: Decimal | None
+    wms_quantity: Decimal | None
+    erp_quantity: Decimal | None
+    wms_delta: Decimal | None
+    erp_delta: Decimal | None
+    missing: tuple[str, ...]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def reconciliation_of(chain: Mapping[str, Any], status: str) -> Reconciliation:
+    """The verdict kept in the stored chain (quantities as the worker compared them)."""
+    rec = chain.get("reconciliation") or {}
+    return Reconciliation(
+        status=str(rec.get("status") or status),
+        mes_quantity=_decimal(rec.get("mes_quantity")),
+        wms_quantity=_decimal(rec.get("wms_quantity")),
+        erp_quantity=_decimal(rec.get("erp_quantity")),
+        wms_delta=_decimal(rec.get("wms_delta")),
+        erp_delta=_decimal(rec.get("erp_delta")),
+        missing=tuple(rec.get("missing") or ()),
+    )
+
+
+@dataclass(frozen=True)
 class BatchDetail:
     """One stored batch with what a trace shows about it."""
 
@@ -69,6 +103,11 @@ class BatchDetail:
     on_hold: bool
     reconciliation_status: str
     trace_codes: tuple[str, ...]
+    started_at: datetime | None
+    completed_at: datetime | None
+    supplier_id: str | None
+    supplier_lot: str | None
+    reconciliation: Reconciliation
     parameters_out_of_limit: tuple[dict[str, Any], ...]
     inspections: tuple[dict[str, Any], ...]
     holds: tuple[dict[str, Any], ...]
@@ -95,12 +134,13 @@ class Link:
 
 @dataclass(frozen=True)
 class BatchTrace:
-    """A batch and its whole upstream genealogy."""
+    """A batch and its whole upstream genealogy, with the facts of every upstream lot."""
 
     batch: BatchDetail
     upstream: tuple[Link, ...]
     raw_materials: tuple[str, ...]
     depth_limited: bool
+    upstream_lots: tuple[LotFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,11 +205,13 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
     children: dict[str, dict[str, list[dict[str, Any]]]] = {c: {} for c in codes}
     for row in _rows_for(conn, sql.children_statement(), codes):
         tag = row["tag"]
-        item = {name: row[label] for label, name in _SHOWN[tag]}
+        item = aware_item({name: row[label] for label, name in _SHOWN[tag]})
         children[row["owner"]].setdefault(sql.DETAIL_TABLES[tag], []).append(item)
     details: dict[str, BatchDetail] = {}
     for row in _rows_for(conn, sql.owned_rows("batches"), codes):
-        production = (row["chain"] or {}).get("production", {})
+        chain = row["chain"] or {}
+        production = chain.get("production", {})
+        receipt = chain.get("material_receipt") or {}
         own = children[row["batch_code"]]
         details[row["batch_code"]] = BatchDetail(
             batch_code=row["batch_code"],
@@ -188,6 +230,11 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
             on_hold=bool(row["on_hold"]),
             reconciliation_status=row["reconciliation_status"],
             trace_codes=tuple(t["trace_code"] for t in own.get("trace_codes", ())),
+            started_at=_when(row["started_at"]),
+            completed_at=_when(row["completed_at"]),
+            supplier_id=receipt.get("supplier_id"),
+            supplier_lot=receipt.get("supplier_lot"),
+            reconciliation=reconciliation_of(chain, row["reconciliation_status"]),
             parameters_out_of_limit=tuple(own.get("parameters_out_of_limit", ())),
             inspections=tuple(own.get("inspections", ())),
             holds=tuple(own.get("holds", ())),
@@ -195,6 +242,10 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
             complaints=tuple(own.get("complaints", ())),
         )
     return details
+
+
+def _when(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
 
 
 def _walks(
@@ -242,6 +293,24 @@ def _batch_trace(detail: BatchDetail, rows: list[Row[Any]], max_depth: int) -> B
     return BatchTrace(detail, links, raw, limited)
 
 
+def _with_lot_facts(conn: Connection, traces: list[BatchTrace]) -> list[BatchTrace]:
+    """Each trace with the supplier, inspections and holds of every stored upstream lot."""
+    codes = sorted({link.code for t in traces for link in t.upstream if link.stored})
+    facts = lot_facts(conn, codes)
+    return [
+        replace(
+            t,
+            # nearest lots first: the links come by level
+            upstream_lots=tuple(
+                facts[code]
+                for code in dict.fromkeys(link.code for link in t.upstream)
+                if code in facts
+            ),
+        )
+        for t in traces
+    ]
+
+
 def trace(
     engine: Engine | Connection, code: str, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> TraceReport | None:
@@ -255,6 +324,7 @@ def trace(
         stored = [code for code in resolved.batch_codes if code in details]
         walks = _walks(conn, stored, upstream=True, max_depth=max_depth)
         traces = [_batch_trace(details[code], walks[code], max_depth) for code in stored]
+        traces = _with_lot_facts(conn, traces)
     elapsed = (time.perf_counter() - started) * 1000
     return TraceReport(resolved, tuple(traces), elapsed)
 

@@ -1,33 +1,87 @@
-"""Render trace and recall answers as plain text for people, or as JSON-ready dicts."""
+"""Render trace and recall answers as plain text for people, or as JSON-ready dicts.
+
+Times are shown in the plant's time zone with their UTC offset (``zone``, UTC by default), never as
+a bare local-looking time; in the dicts too (ISO-8601 with the offset).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, tzinfo
 from typing import Any
 
-from sinks.store.queries import BatchDetail, Link, RecallReport, TraceReport
+from sinks.store.lot_facts import LotFacts
+from sinks.store.queries import BatchDetail, Link, RecallReport, Reconciliation, TraceReport
 from sinks.store.rows import jsonable
+from tracesync.plant_time import shown, zoned
 
 
-def report_dict(report: object) -> Any:
-    """A trace or recall answer as plain JSON-ready data."""
+def report_dict(report: object, zone: tzinfo = UTC) -> Any:
+    """A trace or recall answer as plain JSON-ready data, its times in ``zone``."""
     if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        return jsonable(dataclasses.asdict(report))
-    return jsonable(report)
+        return jsonable(zoned(dataclasses.asdict(report), zone))
+    return jsonable(zoned(report, zone))
 
 
 def _opt(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
-def _batch_lines(b: BatchDetail) -> list[str]:
+def _signed(value: object) -> str:
+    text = _opt(value)
+    return text if text.startswith(("-", "+")) else f"+{text}"
+
+
+def reconciliation_line(rec: Reconciliation) -> str:
+    """``MISMATCH: MES 100.000, WMS 98.000 (-2.000), ERP - (missing)`` for people."""
+    if rec.status == "NOT_APPLICABLE":
+        return rec.status
+    parts = [f"MES {_opt(rec.mes_quantity)}"]
+    for system, quantity, delta in (
+        ("WMS", rec.wms_quantity, rec.wms_delta),
+        ("ERP", rec.erp_quantity, rec.erp_delta),
+    ):
+        if quantity is None:
+            parts.append(f"{system} - (missing)")
+        else:
+            parts.append(f"{system} {quantity} ({_signed(delta) if delta is not None else '?'})")
+    return f"{rec.status}: {', '.join(parts)}"
+
+
+def supplier_text(supplier_id: str | None, supplier_lot: str | None) -> str:
+    """``supplier SUP-1, supplier lot S-77`` or an empty string for a lot without receipt."""
+    if supplier_id is None and supplier_lot is None:
+        return ""
+    return f"supplier {_opt(supplier_id)}, supplier lot {_opt(supplier_lot)}"
+
+
+def _quality_lines(item: BatchDetail | LotFacts, zone: tzinfo, indent: str) -> list[str]:
+    lines = []
+    for i in item.inspections:
+        failed = f" failed: {i['failed_characteristics']}" if i["failed_characteristics"] else ""
+        lines.append(
+            f"{indent}inspection   {i['inspection_id']} {i['plan']} {i['verdict']}{failed}"
+            f" at {shown(i['recorded_at'], zone)}"
+        )
+    for h in item.holds:
+        state = "ACTIVE" if h["active"] else "released"
+        own = f"inherited from {h['origin_code']}" if h["inherited"] else "own"
+        lines.append(
+            f"{indent}hold         {h['hold_id']} {state} ({own}): {h['reason']}"
+            f" since {shown(h['changed_at'], zone)}"
+        )
+    return lines
+
+
+def _batch_lines(b: BatchDetail, zone: tzinfo) -> list[str]:
     lines = [
         f"batch {b.batch_code}  (version {b.version})",
         f"  product      {_opt(b.product_code)} {_opt(b.product_name)}",
         f"  order        {_opt(b.order_id)}   line {_opt(b.line_id)}   shift {_opt(b.shift)}"
         f"   team {_opt(b.team)}",
         f"  produced     {_opt(b.produced_quantity)} {_opt(b.uom)}"
-        f"   reconciliation {b.reconciliation_status}",
+        f"   from {shown(b.started_at, zone)} to {shown(b.completed_at, zone)}",
+        f"  reconciled   {reconciliation_line(b.reconciliation)}",
         f"  equipment    {', '.join(b.equipment) or '-'}",
         f"  operators    {', '.join(b.operators) or '-'}",
         f"  trace codes  {len(b.trace_codes)}"
@@ -36,18 +90,15 @@ def _batch_lines(b: BatchDetail) -> list[str]:
     ]
     if b.material_code:
         lines.append(f"  material     {b.material_code}")
+    if supplier_text(b.supplier_id, b.supplier_lot):
+        lines.append(f"  received     {supplier_text(b.supplier_id, b.supplier_lot)}")
     for p in b.parameters_out_of_limit:
         lines.append(
             f"  OUT OF LIMIT {p['equipment_id']} {p['parameter']} = {p['value']} {p['unit']}"
-            f" (limits {_opt(p['lower_limit'])}..{_opt(p['upper_limit'])}) at {p['recorded_at']}"
+            f" (limits {_opt(p['lower_limit'])}..{_opt(p['upper_limit'])})"
+            f" at {shown(p['recorded_at'], zone)}"
         )
-    for i in b.inspections:
-        failed = f" failed: {i['failed_characteristics']}" if i["failed_characteristics"] else ""
-        lines.append(f"  inspection   {i['inspection_id']} {i['plan']} {i['verdict']}{failed}")
-    for h in b.holds:
-        state = "ACTIVE" if h["active"] else "released"
-        own = f"inherited from {h['origin_code']}" if h["inherited"] else "own"
-        lines.append(f"  hold         {h['hold_id']} {state} ({own}): {h['reason']}")
+    lines.extend(_quality_lines(b, zone, "  "))
     for s in b.shipments:
         lines.append(
             f"  shipped      {s['delivery_id']} to {s['customer_id']} ({s['ship_to']})"
@@ -57,8 +108,21 @@ def _batch_lines(b: BatchDetail) -> list[str]:
         lines.append(
             f"  complaint    {c['complaint_id']} from {c['customer_id']} {c['severity']}:"
             f" {c['defect']} (trace code {_opt(c['trace_code'])})"
+            f" received {shown(c['received_at'], zone)}"
         )
     return lines
+
+
+def _lot_lines(lot: LotFacts, zone: tzinfo) -> list[str]:
+    what = lot.product_code or lot.material_code or "?"
+    head = f"    {lot.code} ({what})"
+    received = supplier_text(lot.supplier_id, lot.supplier_lot)
+    if received:
+        head += f"  {received}"
+    if lot.on_hold:
+        head += "  [ON HOLD]"
+    quality = _quality_lines(lot, zone, "      ")
+    return [head, *(quality or ["      no inspection, no hold"])]
 
 
 def _link_line(link: Link, arrow: str) -> str:
@@ -73,16 +137,24 @@ def _link_line(link: Link, arrow: str) -> str:
     )
 
 
-def trace_text(report: TraceReport) -> str:
-    """A backward trace as text."""
+def _zone_line(zone: tzinfo) -> str:
+    return f"times in {zone}, with the UTC offset"
+
+
+def trace_text(report: TraceReport, zone: tzinfo = UTC) -> str:
+    """A backward trace as text, times in ``zone``."""
     q = report.query
-    lines = [f"trace {q.code} ({q.kind}) -> {', '.join(q.batch_codes)}"]
+    lines = [f"trace {q.code} ({q.kind}) -> {', '.join(q.batch_codes)}", _zone_line(zone)]
     for one in report.traces:
         lines.append("")
-        lines.extend(_batch_lines(one.batch))
+        lines.extend(_batch_lines(one.batch, zone))
         lines.append(f"  upstream lots ({len(one.upstream)} links, level 1 = consumed directly):")
         lines.extend(_link_line(link, "into") for link in one.upstream)
         lines.append(f"  raw materials: {', '.join(one.raw_materials) or '-'}")
+        if one.upstream_lots:
+            lines.append("  upstream quality, holds and suppliers:")
+            for lot in one.upstream_lots:
+                lines.extend(_lot_lines(lot, zone))
         if one.depth_limited:
             lines.append("  (walk stopped at --max-depth; there may be more levels)")
     lines.append("")
@@ -90,11 +162,11 @@ def trace_text(report: TraceReport) -> str:
     return "\n".join(lines)
 
 
-def recall_text(report: RecallReport) -> str:
-    """A forward trace (recall) as text."""
-    lines = [f"recall {report.lot}"]
+def recall_text(report: RecallReport, zone: tzinfo = UTC) -> str:
+    """A forward trace (recall) as text, times in ``zone``."""
+    lines = [f"recall {report.lot}", _zone_line(zone)]
     if report.lot_detail is not None:
-        lines.extend(_batch_lines(report.lot_detail))
+        lines.extend(_batch_lines(report.lot_detail, zone))
     lines.append(f"downstream batches ({len({link.code for link in report.downstream})}):")
     lines.extend(_link_line(link, "from") for link in report.downstream)
     lines.append("stock now:")

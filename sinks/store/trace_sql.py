@@ -11,6 +11,8 @@ PostgreSQL and use an index:
   parameters, inspections, holds, shipments, complaints) of ``codes`` in one ``UNION ALL``: each
   table's columns have slots of their own (typed NULL in the other tables' rows), ``tag`` says
   which table a row is from, and the rows come in each table's display order;
+- :func:`lot_facts_statement`: what a trace shows of each upstream lot (supplier and supplier lot
+  read from the stored chain, no column of their own);
 - :func:`walk_statement`: the genealogy walks up or down from ``starts`` at once (a recursive
   CTE bounded by ``max_depth``, each row tagged with its ``root``), joined with what the store
   knows of each lot met (``ix_batches_code_facts``, an index-only lookup on PostgreSQL).
@@ -98,30 +100,57 @@ def slot(table_name: str, column: str) -> str:
     return f"{table_name}__{column}"
 
 
-def _slots() -> list[tuple[str, Any]]:
+LOT_TABLES = ("inspections", "holds")
+"""The child tables a trace shows of each upstream lot (its quality records and holds)."""
+
+
+def _slots(tables: tuple[str, ...]) -> list[tuple[str, Any]]:
     return [
         (name, column)
-        for name in DETAIL_TABLES
+        for name in tables
         for column in s.metadata.tables[name].columns
         if column.name != "batch_code"
     ]
 
 
 @functools.cache
-def children_statement() -> CompoundSelect[Any]:
-    """Rows ``(tag, owner, <slot>...)`` of every detail table for the bound list ``codes``."""
+def children_statement(tables: tuple[str, ...] = DETAIL_TABLES) -> CompoundSelect[Any]:
+    """Rows ``(tag, owner, <slot>...)`` of each of ``tables`` for the bound list ``codes``;
+    ``tag`` is the table's index in ``tables``."""
     codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
-    slots = _slots()
+    slots = _slots(tables)
     branches = []
-    for tag, name in enumerate(DETAIL_TABLES):
+    for tag, name in enumerate(tables):
         table = s.metadata.tables[name]
         columns = [literal(tag, Integer).label("tag"), table.c.batch_code.label("owner")]
         for other, column in slots:
             value = table.c[column.name] if other == name else cast(null(), column.type)
             columns.append(value.label(slot(other, column.name)))
         branches.append(select(*columns).where(table.c.batch_code.in_(codes)))
-    order = ["tag"] + [slot(name, o) for name in DETAIL_TABLES for o in _ORDER[name]]
+    order = ["tag"] + [slot(name, o) for name in tables for o in _ORDER[name]]
     return union_all(*branches).order_by(*(literal_column(label) for label in order))
+
+
+@functools.cache
+def lot_facts_statement() -> Select[Any]:
+    """What a trace shows of each upstream lot in the bound list ``codes``: its product or
+    material, hold state, reconciliation status and, read from the stored chain's ERP material
+    receipt, the supplier and the supplier's own lot number."""
+    b = s.batches
+    receipt = ("material_receipt",)
+    return (
+        select(
+            b.c.batch_code,
+            b.c.product_code,
+            b.c.material_code,
+            b.c.on_hold,
+            b.c.reconciliation_status,
+            b.c.chain[(*receipt, "supplier_id")].as_string().label("supplier_id"),
+            b.c.chain[(*receipt, "supplier_lot")].as_string().label("supplier_lot"),
+        )
+        .where(b.c.batch_code.in_(bindparam("codes", expanding=True)))
+        .order_by(b.c.batch_code)
+    )
 
 
 @functools.cache

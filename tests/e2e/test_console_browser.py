@@ -15,6 +15,7 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from serve.app import create_app
 from sinks.store.database import open_store
@@ -81,6 +82,13 @@ def test_trace_code_to_batch_to_raw_lot_to_recall(
 
     assert browser.find_element(By.ID, "batch").text == "batch FG-B1"
     assert "OVEN-1" in browser.find_element(By.ID, "parameters").text
+    upstream = browser.find_element(By.ID, "upstream-lots").text
+    assert "supplier SUP-1, supplier lot S-RM-SUGAR-L1" in upstream
+    assert "I-DOUGH-B1 FINAL PASS at 2026-11-02 09:00:00+00:00" in upstream
+    assert (
+        "PENDING: MES 100.000, WMS - (missing)"
+        in browser.find_element(By.ID, "reconciliation").text
+    )
     browser.save_screenshot(str(tmp_path / "batch-page.png"))
     browser.find_element(By.ID, "genealogy").screenshot(str(tmp_path / "genealogy.png"))
     browser.find_element(By.CSS_SELECTOR, 'g[data-code="DOUGH-B1"]').click()
@@ -101,3 +109,68 @@ def test_a_wrong_key_is_refused(browser: webdriver.Chrome, console_url: str) -> 
     assert browser.find_element(By.ID, "problem").text == "unknown API key"
     browser.get(f"{console_url}/batch/FG-B1")
     assert "missing API key" in browser.find_element(By.ID, "problem").text
+
+
+def _fill(browser: webdriver.Chrome, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        field = browser.find_element(By.NAME, name)
+        if field.tag_name == "select":
+            Select(field).select_by_value(value)
+        else:
+            field.clear()
+            field.send_keys(value)
+
+
+def _tick(browser: webdriver.Chrome, name: str, value: str) -> None:
+    browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"][value="{value}"]').click()
+
+
+PLANT = {
+    "organization.name": "Dairy Test",
+    "organization.industry": "food",
+    "organization.plants": "P1",
+    "systems[0].id": "mes",
+    "systems[0].kind": "MES",
+    "systems[0].vendor": "LineWorks",
+    "systems[0].rest_api.docs": "good",
+    "systems[1].id": "wms",
+    "systems[1].kind": "WMS",
+    "systems[1].vendor": "StockPilot",
+    "systems[1].file_export.every": "1h",
+    "flows[0].id": "batch-to-wms",
+    "flows[0].from": "mes",
+    "flows[0].to": "wms",
+    "flows[0].scenario": "production_reporting",
+    "flows[0].latency": "30s",
+    "team.developers": "1",
+    "team.operations": "1",
+    "budget.model": "opex",
+    "vendor.name": "In-house",
+}
+
+
+def test_the_assessment_form_names_bad_fields_then_assesses(
+    browser: webdriver.Chrome, console_url: str, tmp_path: Path
+) -> None:
+    _log_in(browser, console_url, "dev-viewer-key")
+    browser.find_element(By.LINK_TEXT, "assess").click()
+    _fill(browser, {**PLANT, "flows[0].to": "wsm"})
+    browser.find_element(By.ID, "assess").click()
+
+    problems = browser.find_elements(By.CSS_SELECTOR, ".field-problem")
+    assert {p.get_attribute("data-field") for p in problems} == {
+        "systems[1].file_export.formats",
+        "flows[0].to",
+    }
+    assert "2 problems" in browser.find_element(By.ID, "problems").text
+    _tick(browser, "systems[1].file_export.formats", "csv")
+    _fill(browser, {"flows[0].to": "wms"})
+    browser.find_element(By.ID, "assess").click()
+
+    steps = browser.find_element(By.ID, "steps").text
+    assert all(f"Step {n}:" in steps for n in range(1, 6))
+    assert "weighted total" in browser.find_element(By.ID, "comparison").text
+    flows = browser.find_element(By.ID, "flows").text
+    assert "batch-to-wms: mes → wms (production_reporting); need 30 s" in flows
+    assert browser.find_elements(By.ID, "sheet-xlsx") and browser.find_elements(By.ID, "config-zip")
+    browser.save_screenshot(str(tmp_path / "assessment.png"))

@@ -3,6 +3,7 @@ PostgreSQL, through FastAPI's TestClient (the real app, the real store)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,9 @@ from sinks.store.database import TraceStore, open_store
 from sinks.store.queries import recall, trace
 from sinks.store.report import report_dict
 from sinks.store.rows import chain_rows
+from tests.unit.simulated_chains import ancestors, as_stored, simulated_run
 from tests.unit.store_plant import plant
+from tracesync.devtools.simulator.scenario import Simulation
 from tracesync.settings import ServeSettings
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
@@ -143,3 +146,93 @@ def test_the_console_logs_in_searches_and_draws_a_clickable_genealogy(client: Te
     assert "FG-B2" in recall.text
     assert csv_list.headers["content-type"].startswith("text/csv")
     assert "shipment,FG-B1" in csv_list.text
+
+
+# -- the facts a quality engineer needs, on a simulated run, in the plant's time zone ----------
+
+_OFFSET = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?([+-]\d\d:\d\d)?")
+
+
+@pytest.fixture
+def simulated(store_url: str) -> Iterator[tuple[Simulation, TestClient]]:
+    sim, run = simulated_run()
+    store = open_store(store_url)
+    store.write([chain_rows(r) for r in as_stored(run.chains)])
+    app = create_app(store.engine, ServeSettings(), time_zone="Asia/Shanghai")
+    try:
+        with TestClient(app) as client:
+            yield sim, client
+    finally:
+        store.engine.dispose()
+
+
+def _offsets(text: str) -> set[str | None]:
+    return {m.group(1) for m in _OFFSET.finditer(text)}
+
+
+def test_the_api_gives_upstream_facts_reconciliation_and_zoned_times(
+    simulated: tuple[Simulation, TestClient],
+) -> None:
+    sim, client = simulated
+    oracle = sim.oracle
+    finished = sorted(c.code for c in oracle.chains.values() if c.kind == "finished")
+    for code in finished:
+        answer = client.get(f"/v1/trace/{code}", headers=VIEWER)
+        assert answer.status_code == 200, answer.text
+        (one,) = answer.json()["traces"]
+        lots = {lot["code"]: lot for lot in one["upstream_lots"]}
+        assert set(lots) == ancestors(oracle, code)
+        for lot_code, lot in lots.items():
+            expected = oracle.chains[lot_code]
+            assert (lot["supplier_id"], lot["supplier_lot"]) == (
+                expected.supplier_id,
+                expected.supplier_lot,
+            )
+            got = tuple(sorted((i["inspection_id"], i["verdict"]) for i in lot["inspections"]))
+            assert got == expected.inspections
+        assert _offsets(answer.text) == {"+08:00"}
+    mismatches = client.get("/v1/reconciliation?status=MISMATCH&limit=1000", headers=VIEWER)
+    items = mismatches.json()["items"]
+    expected_mismatches = {
+        code: r for code, r in oracle.discrepancies().items() if r.status == "MISMATCH"
+    }
+    assert {i["batch_code"] for i in items} == set(expected_mismatches)
+    for item in items:
+        want = expected_mismatches[item["batch_code"]]
+        mes, wms, erp = want.mes_quantity, want.wms_quantity, want.erp_quantity
+        assert item["mes_quantity"] == str(mes)
+        assert item["wms_delta"] == str(wms - mes) and item["erp_delta"] == str(erp - mes)
+    holds = client.get("/v1/holds?limit=1000", headers=VIEWER)
+    assert holds.json()["items"] and _offsets(holds.text) == {"+08:00"}
+
+
+def test_the_console_batch_page_shows_upstream_suppliers_quality_and_holds(
+    simulated: tuple[Simulation, TestClient],
+) -> None:
+    sim, client = simulated
+    oracle = sim.oracle
+    held = next(
+        c
+        for c in sorted(oracle.chains.values(), key=lambda c: c.code)
+        if c.kind == "finished" and c.inherited_active_holds
+    )
+    raw = sorted(a for a in ancestors(oracle, held.code) if oracle.chains[a].kind == "raw")[0]
+    client.post("/login", content="key=dev-viewer-key")
+
+    page = client.get(f"/batch/{held.code}")
+
+    assert page.status_code == 200, page.text
+    upstream = page.text.split('id="upstream-lots"')[1].split("</table>")[0]
+    supplier = oracle.chains[raw]
+    assert f"supplier {supplier.supplier_id}, supplier lot {supplier.supplier_lot}" in upstream
+    for hold_id, origin in held.inherited_active_holds:
+        assert hold_id in upstream and origin in upstream
+    assert held.reconciliation.status in page.text
+    assert f"MES {held.reconciliation.mes_quantity}" in page.text
+    assert "times in Asia/Shanghai" in page.text
+    assert _offsets(page.text) == {"+08:00"}
+    recalled = client.get(f"/recall/{raw}")
+    assert (
+        f"received from supplier {supplier.supplier_id}, supplier lot {supplier.supplier_lot}"
+        in (recalled.text)
+    )

@@ -1,10 +1,14 @@
-"""Trace and recall on a hand-built 4-level plant, on SQLite and PostgreSQL, and through the CLI."""
+"""Trace and recall on a hand-built 4-level plant, on SQLite and PostgreSQL, and through the CLI;
+and the facts a quality engineer needs (suppliers, upstream quality and holds, reconciliation
+quantities and deltas, times with their offset) on a simulated run, checked against its oracle."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +16,18 @@ from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from sinks.store.database import TraceStore, create_store_engine, open_store
+from sinks.store.lot_facts import LotFacts
 from sinks.store.queries import recall, trace
 from sinks.store.rows import chain_rows
+from tests.unit.simulated_chains import (
+    ancestors,
+    as_stored,
+    failed_characteristics,
+    simulated_run,
+)
 from tests.unit.store_plant import chain, plant
 from tracesync.cli import main
+from tracesync.devtools.simulator.scenario import Simulation
 
 
 @pytest.fixture
@@ -218,3 +230,125 @@ def test_cli_query_names_a_missing_sqlite_file_without_creating_it(tmp_path: Pat
     assert done.returncode == 1
     assert f"no trace store at {missing}" in done.stderr
     assert not missing.exists()
+
+
+# -- the facts a quality engineer needs, on a simulated run checked against the oracle ----------
+
+
+@pytest.fixture
+def simulated_store(store_url: str) -> Iterator[tuple[Simulation, TraceStore]]:
+    sim, run = simulated_run()
+    store = open_store(store_url)
+    store.write([chain_rows(r) for r in as_stored(run.chains)])
+    try:
+        yield sim, store
+    finally:
+        store.engine.dispose()
+
+
+def _active_holds(lot: LotFacts) -> tuple[set[str], set[tuple[str, str]]]:
+    active = [h for h in lot.holds if h["active"]]
+    own = {h["hold_id"] for h in active if not h["inherited"]}
+    return own, {(h["hold_id"], h["origin_code"]) for h in active if h["inherited"]}
+
+
+def test_a_backward_trace_gives_supplier_quality_and_holds_of_every_upstream_lot(
+    simulated_store: tuple[Simulation, TraceStore],
+) -> None:
+    sim, store = simulated_store
+    oracle, failed = sim.oracle, failed_characteristics(sim)
+    finished = sorted(c.code for c in oracle.chains.values() if c.kind == "finished")
+    seen = {"lots": 0, "suppliers": 0, "inspections": 0, "holds": 0}
+    for code in finished:
+        report = trace(store.engine, code)
+        assert report is not None
+        (one,) = report.traces
+        lots = {lot.code: lot for lot in one.upstream_lots}
+        assert set(lots) == ancestors(oracle, code) & set(oracle.chains), code
+        for lot_code, lot in lots.items():
+            expected = oracle.chains[lot_code]
+            assert (lot.supplier_id, lot.supplier_lot) == (
+                expected.supplier_id,
+                expected.supplier_lot,
+            )
+            assert tuple(sorted((i["inspection_id"], i["verdict"]) for i in lot.inspections)) == (
+                expected.inspections
+            )
+            for i in lot.inspections:
+                assert i["failed_characteristics"] == failed[i["inspection_id"]]
+                assert i["recorded_at"].tzinfo is not None
+            own, inherited = _active_holds(lot)
+            assert own == set(expected.own_active_holds), lot_code
+            assert inherited == set(expected.inherited_active_holds), lot_code
+            seen["lots"] += 1
+            seen["suppliers"] += lot.supplier_id is not None
+            seen["inspections"] += len(lot.inspections)
+            seen["holds"] += len(own) + len(inherited)
+    assert all(count > 0 for count in seen.values()), seen
+
+
+def test_every_batch_has_its_reconciliation_quantities_and_deltas(
+    simulated_store: tuple[Simulation, TraceStore],
+) -> None:
+    sim, store = simulated_store
+    statuses = set()
+    for code, expected in sim.oracle.chains.items():
+        report = trace(store.engine, code)
+        assert report is not None
+        rec = report.traces[0].batch.reconciliation
+        want = expected.reconciliation
+        assert (rec.status, rec.mes_quantity, rec.wms_quantity, rec.erp_quantity) == (
+            want.status,
+            want.mes_quantity,
+            want.wms_quantity,
+            want.erp_quantity,
+        ), code
+        assert set(rec.missing) == set(want.missing)
+        for quantity, delta in (
+            (rec.wms_quantity, rec.wms_delta),
+            (rec.erp_quantity, rec.erp_delta),
+        ):
+            mes = rec.mes_quantity
+            assert delta == (None if quantity is None or mes is None else quantity - mes), code
+        statuses.add(rec.status)
+    assert {"MATCHED", "MISMATCH", "MISSING_SIDE"} <= statuses
+
+
+def test_a_recall_of_a_raw_lot_names_its_supplier_and_supplier_lot(
+    simulated_store: tuple[Simulation, TraceStore],
+) -> None:
+    sim, store = simulated_store
+    for expected in (c for c in sim.oracle.chains.values() if c.kind == "raw"):
+        report = recall(store.engine, expected.code)
+        assert report.lot_detail is not None
+        detail = report.lot_detail
+        assert (detail.supplier_id, detail.supplier_lot) == (
+            expected.supplier_id,
+            expected.supplier_lot,
+        )
+        assert expected.supplier_lot is not None
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?([+-]\d\d:\d\d)?")
+
+
+def test_the_cli_shows_every_time_in_the_plant_zone_with_its_offset(
+    simulated_store: tuple[Simulation, TraceStore], store_url: str
+) -> None:
+    sim, _ = simulated_store
+    finished = min(c.code for c in sim.oracle.chains.values() if c.kind == "finished")
+    raw = min(c.code for c in sim.oracle.chains.values() if c.kind == "raw")
+    runner = CliRunner()
+    zone = ["--time-zone", "Asia/Shanghai", "--store-url", store_url]
+    text = runner.invoke(main, ["trace", finished, *zone])
+    as_json = runner.invoke(main, ["trace", finished, "--json", *zone])
+    recalled = runner.invoke(main, ["recall", raw, *zone])
+    for done in (text, as_json, recalled):
+        assert done.exit_code == 0, done.output
+        offsets = [m.group(1) for m in _TIME.finditer(done.output)]
+        assert offsets and set(offsets) == {"+08:00"}, done.output
+    assert "times in Asia/Shanghai, with the UTC offset" in text.output
+    assert "upstream quality, holds and suppliers:" in text.output
+    assert f"received     supplier {sim.oracle.chains[raw].supplier_id}" in recalled.output
+    bad = runner.invoke(main, ["trace", finished, "--time-zone", "Mars/Olympus"])
+    assert bad.exit_code == 2 and "Mars/Olympus" in bad.output

@@ -148,3 +148,18 @@ def test_the_command_prints_the_schema() -> None:
     assert result.exit_code == 0
     assert orjson.loads(result.output)["title"] == "tracesync assess inventory"
     assert (EXAMPLES / "inventory.schema.json").read_text(encoding="utf-8") == result.output
+
+
+def test_json_of_every_example_serializes_routes_with_kinds() -> None:
+    """Recipes limited to some system kinds (a set) come out as sorted lists."""
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        data = orjson.loads(orjson.dumps(assessment_dict(assess(load_inventory(path)))))
+        kinds = [
+            r["for_kinds"]
+            for f in data["flows"]
+            for r in f["recipes"]
+            if r["for_kinds"] is not None
+        ]
+        assert all(k == sorted(k) for k in kinds)
+    pharma = assessment_dict(assess(load_inventory(EXAMPLES / "pharma-group.toml")))
+    assert any(r["for_kinds"] for f in pharma["flows"] for r in f["recipes"])

@@ -141,7 +141,7 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
 
 
 def jsonable(value: Any) -> Any:
-    """Dataclasses, pydantic models, mappings and tuples as plain JSON data."""
+    """Dataclasses, pydantic models, mappings, tuples and sets (sorted) as plain JSON data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, BaseModel):
@@ -150,6 +150,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(jsonable(v) for v in value)
     if isinstance(value, float):
         return float(n(value)) if math.isfinite(value) else None
     return value

@@ -19,6 +19,20 @@ from tracesync.errors import TracesyncError
 
 if TYPE_CHECKING:
     from tracesync.assess.assessment import Assessment
+    from tracesync.assess.edges import EdgeTimings
+    from tracesync.settings import Settings
+
+
+def edge_timings(settings: Settings) -> EdgeTimings:
+    """The edges' latency estimates from the poll and settle settings of the ingest commands
+    (``tracesync assess`` and the console's assessment page alike)."""
+    from tracesync.assess.edges import EdgeTimings
+
+    return EdgeTimings(
+        db_poll_s=settings.ingest_db.poll_interval_s,
+        files_poll_s=settings.ingest_files.poll_interval_s,
+        files_settle_s=settings.ingest_files.settle_s,
+    )
 
 
 @click.command("assess")
@@ -54,7 +68,6 @@ def assess(
     import orjson
 
     from tracesync.assess.assessment import assess as run_assessment
-    from tracesync.assess.edges import EdgeTimings
     from tracesync.assess.loader import load_inventory
     from tracesync.assess.report import assessment_dict, assessment_text
     from tracesync.assess.schema import schema_text
@@ -64,12 +77,7 @@ def assess(
         return
     if inventory is None:
         raise click.UsageError("give an INVENTORY file (or --schema)")
-    settings = settings_from(ctx)
-    timings = EdgeTimings(
-        db_poll_s=settings.ingest_db.poll_interval_s,
-        files_poll_s=settings.ingest_files.poll_interval_s,
-        files_settle_s=settings.ingest_files.settle_s,
-    )
+    timings = edge_timings(settings_from(ctx))
     try:
         result = run_assessment(load_inventory(inventory), timings)
         if sheet is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tracesync.commands.assess import edge_timings
 from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
@@ -14,7 +15,8 @@ from tracesync.errors import TracesyncError
 @click.option("--port", type=int, help="Port [default: the settings'].")
 @click.pass_context
 def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int | None) -> None:
-    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/)."""
+    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/), with its
+    assessment page (/assess)."""
     import uvicorn
 
     from serve.app import create_app
@@ -27,7 +29,7 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
         master = master_data(settings.exports)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = create_app(engine, settings.serve, master)
+    app = create_app(engine, settings.serve, master, settings.time_zone, edge_timings(settings))
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
     uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")

@@ -34,14 +34,27 @@ def _paged(conn: Connection, query: Select[Any], page: Page) -> dict[str, Any]:
 
 
 def reconciliation(conn: Connection, status: str | None, page: Page) -> dict[str, Any]:
-    """Batches with their reconciliation status, optionally only one status."""
+    """Batches with their reconciliation status and each system's quantity (deltas against
+    MES), optionally only one status; ``counts``: batches per status in the whole store."""
     b = s.batches
     query = select(
-        b.c.batch_code, b.c.product_code, b.c.material_code, b.c.reconciliation_status, b.c.on_hold
+        b.c.batch_code,
+        b.c.product_code,
+        b.c.material_code,
+        b.c.reconciliation_status,
+        b.c.on_hold,
+        b.c.mes_quantity,
+        b.c.wms_quantity,
+        b.c.erp_quantity,
+        (b.c.wms_quantity - b.c.mes_quantity).label("wms_delta"),
+        (b.c.erp_quantity - b.c.mes_quantity).label("erp_delta"),
+        b.c.uom,
     ).order_by(b.c.batch_code)
     if status:
         query = query.where(b.c.reconciliation_status == status.upper())
-    return _paged(conn, query, page)
+    counted = select(b.c.reconciliation_status, func.count()).group_by(b.c.reconciliation_status)
+    counts = {str(k): int(n) for k, n in conn.execute(counted)}
+    return _paged(conn, query, page) | {"counts": dict(sorted(counts.items()))}
 
 
 def holds(conn: Connection, active: bool | None, page: Page) -> dict[str, Any]:

@@ -14,10 +14,15 @@ from tracesync.errors import TracesyncError
 @click.option("--port", type=int, help="Port [default: the settings'].")
 @click.pass_context
 def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int | None) -> None:
-    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/)."""
+    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/).
+
+    The live holds and alerts view follows the alerts topic and the dead-letter page reads the
+    dlq.* topics, on the settings' Kafka; while the broker is down, they say so and retry.
+    """
     import uvicorn
 
     from serve.app import create_app
+    from serve.pipeline import pipeline_of
     from sinks.store.readonly import open_for_queries
     from tracesync.gs1.identifiers import master_data
 
@@ -27,7 +32,10 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
         master = master_data(settings.exports)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = create_app(engine, settings.serve, master)
+    app = create_app(engine, settings.serve, master, pipeline_of(settings))
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
+    # open live streams would hold a shutdown forever: close them after a few seconds
+    uvicorn.run(
+        app, host=bind_host, port=bind_port, log_level="warning", timeout_graceful_shutdown=3
+    )

@@ -53,7 +53,8 @@ class Subscription:
 
     loop: asyncio.AbstractEventLoop
     backlog: list[LiveItem]
-    queue: asyncio.Queue[LiveItem] = field(default_factory=lambda: asyncio.Queue(_QUEUE_MAX))
+    queue: asyncio.Queue[LiveItem | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_MAX))
+    """``None`` ends the stream (the server is shutting down)."""
 
 
 def alert_json(alert: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def alert_json(alert: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in alert.items()}
 
 
-def _offer(queue: asyncio.Queue[LiveItem], item: LiveItem) -> None:
+def _offer(queue: asyncio.Queue[LiveItem | None], item: LiveItem | None) -> None:
     try:
         queue.put_nowait(item)
     except asyncio.QueueFull:
@@ -87,6 +88,7 @@ class AlertFeed:
         self._state = LiveItem("status", {"state": "starting", "text": f"connecting to {topic}"})
         self._subscribers: list[Subscription] = []
         self._lock = threading.Lock()
+        self._ending = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alert-feed", daemon=True)
 
@@ -98,6 +100,15 @@ class AlertFeed:
         if self._thread.is_alive():
             self._thread.join(_TIMEOUT_S)
 
+    def end_streams(self) -> None:
+        """End every open stream now, and each one opened later at once (the server stops:
+        open streams would hold its shutdown up)."""
+        with self._lock:
+            self._ending = True
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            self._hand(sub, None)
+
     @property
     def state(self) -> str:
         return str(self._state.data["state"])
@@ -108,6 +119,8 @@ class AlertFeed:
             missed = [item for item in self._recent if _after(item, last_event_id, self._epoch)]
             sub = Subscription(asyncio.get_running_loop(), [self._state, *missed])
             self._subscribers.append(sub)
+            if self._ending:
+                sub.queue.put_nowait(None)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -123,10 +136,13 @@ class AlertFeed:
                 self._state = item
             subscribers = list(self._subscribers)
         for sub in subscribers:
-            try:
-                sub.loop.call_soon_threadsafe(_offer, sub.queue, item)
-            except RuntimeError:  # that page's event loop is closed
-                self.unsubscribe(sub)
+            self._hand(sub, item)
+
+    def _hand(self, sub: Subscription, item: LiveItem | None) -> None:
+        try:
+            sub.loop.call_soon_threadsafe(_offer, sub.queue, item)
+        except RuntimeError:  # that page's event loop is closed
+            self.unsubscribe(sub)
 
     def _set_state(self, state: str, text: str) -> None:
         if self._state.data != {"state": state, "text": text}:

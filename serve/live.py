@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from serve import reads
@@ -48,12 +48,19 @@ async def alert_stream(
     """Alerts as the stream worker raises them (server-sent events: ``status``, ``alert``)."""
     sub = feed.subscribe(last_event_id)
     try:
-        for item in sub.backlog:
+        for missed in sub.backlog:
+            yield _event(missed)
+        while (item := await sub.queue.get()) is not None:
             yield _event(item)
-        while True:
-            yield _event(await sub.queue.get())
     finally:
         feed.unsubscribe(sub)
+
+
+def end_streams(app: FastAPI) -> None:
+    """End the open live streams: call it when the server begins to shut down."""
+    feed: AlertFeed | None = app.state.alert_feed
+    if feed is not None:
+        feed.end_streams()
 
 
 @router.post("/v1/stream-token")

@@ -7,11 +7,15 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from serve.live import end_streams
 from tests.slot import TEST_HOME
+from tests.unit.store_plant import plant
 
 ARTIFACTS = TEST_HOME / "artifacts"
 """Screenshots and other files a test run leaves for people to look at."""
@@ -41,5 +45,22 @@ def serving(app: FastAPI) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        end_streams(app)
         server.should_exit = True
         thread.join(15)
+
+
+def plant_with_a_mismatch() -> list[dict[str, Any]]:
+    """The store plant, FG-B3 reported 90 by the WMS against 100 made (MES) and 100 posted (ERP)."""
+    records = plant()
+    fg_b3 = next(r for r in records if r["batch_code"] == "FG-B3")
+    fg_b3["reconciliation"] = {
+        "status": "MISMATCH",
+        "mes_quantity": Decimal("100.000"),
+        "wms_quantity": Decimal("90.000"),
+        "erp_quantity": Decimal("100.000"),
+        "wms_delta": Decimal("-10.000"),
+        "erp_delta": Decimal("0.000"),
+        "missing": [],
+    }
+    return records

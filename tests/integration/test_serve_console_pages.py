@@ -12,33 +12,17 @@ from fastapi.testclient import TestClient
 from serve.app import create_app
 from sinks.store.database import TraceStore, open_store
 from sinks.store.rows import chain_rows
-from tests.unit.store_plant import plant
+from tests.console_server import plant_with_a_mismatch
 from tracesync.settings import ServeSettings
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
 OPERATOR = {"X-API-Key": "dev-operator-key"}
 
 
-def _with_a_mismatch() -> list[dict[str, object]]:
-    """The plant, FG-B3 reported 90 by the WMS against 100 made (MES) and 100 posted (ERP)."""
-    records = plant()
-    fg_b3 = next(r for r in records if r["batch_code"] == "FG-B3")
-    fg_b3["reconciliation"] = {
-        "status": "MISMATCH",
-        "mes_quantity": Decimal("100.000"),
-        "wms_quantity": Decimal("90.000"),
-        "erp_quantity": Decimal("100.000"),
-        "wms_delta": Decimal("-10.000"),
-        "erp_delta": Decimal("0.000"),
-        "missing": [],
-    }
-    return records
-
-
 @pytest.fixture
 def store(store_url: str) -> Iterator[TraceStore]:
     store = open_store(store_url)
-    store.write([chain_rows(r) for r in _with_a_mismatch()])
+    store.write([chain_rows(r) for r in plant_with_a_mismatch()])
     try:
         yield store
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import FrameType
+
 import click
 
 from tracesync.commands.context import settings_from
@@ -22,6 +24,7 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
     import uvicorn
 
     from serve.app import create_app
+    from serve.live import end_streams
     from serve.pipeline import pipeline_of
     from sinks.store.readonly import open_for_queries
     from tracesync.gs1.identifiers import master_data
@@ -35,7 +38,11 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
     app = create_app(engine, settings.serve, master, pipeline_of(settings))
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
-    # open live streams would hold a shutdown forever: close them after a few seconds
-    uvicorn.run(
-        app, host=bind_host, port=bind_port, log_level="warning", timeout_graceful_shutdown=3
-    )
+    config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="warning")
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            end_streams(app)  # open live streams would hold the shutdown up
+            super().handle_exit(sig, frame)
+
+    Server(config).run()

@@ -85,6 +85,16 @@ def _log_in(browser: webdriver.Chrome, url: str, key: str) -> None:
     browser.find_element(By.ID, "login").click()
 
 
+def _full_page_screenshot(browser: webdriver.Chrome, name: str) -> None:
+    """The whole page, not only the window, into the run's artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = browser.get_window_size()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(size["width"], int(height) + 120)
+    browser.save_screenshot(str(ARTIFACTS / name))
+    browser.set_window_size(size["width"], size["height"])
+
+
 def test_trace_code_to_batch_to_raw_lot_to_recall(
     browser: webdriver.Chrome, console_url: str
 ) -> None:
@@ -94,8 +104,7 @@ def test_trace_code_to_batch_to_raw_lot_to_recall(
 
     assert browser.find_element(By.ID, "batch").text == "batch FG-B1"
     assert "OVEN-1" in browser.find_element(By.ID, "parameters").text
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / "batch-page.png"))
+    _full_page_screenshot(browser, "batch-page.png")
     browser.find_element(By.ID, "genealogy").screenshot(str(ARTIFACTS / "genealogy.png"))
     browser.find_element(By.CSS_SELECTOR, 'g[data-code="DOUGH-B1"]').click()
     assert browser.find_element(By.ID, "batch").text == "batch DOUGH-B1"
@@ -234,7 +243,7 @@ def test_a_hold_arrives_live_and_an_operator_redrives_a_dead_letter(
     browser.get(f"{url}/reconciliation")
     assert browser.find_element(By.ID, "count-MISMATCH").text == "1"
     assert "-10.000" in browser.find_element(By.ID, "reconciliation").text
-    browser.save_screenshot(str(ARTIFACTS / "reconciliation.png"))
+    _full_page_screenshot(browser, "reconciliation.png")
     browser.find_element(By.LINK_TEXT, "PENDING").click()
     assert browser.find_element(By.ID, "listing-title").text == "PENDING: 5"
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.5
 _RETRY_S = 2.0
 _TIMEOUT_S = 10.0
+_CLOSE_S = 2.0
 _QUEUE_MAX = 1000
 
 
@@ -96,9 +97,11 @@ class AlertFeed:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop the thread; one stuck in a call to a broker that is down is left to die with the
+        process (a daemon), so that the server stops in time."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(_TIMEOUT_S)
+            self._thread.join(_CLOSE_S)
 
     def end_streams(self) -> None:
         """End every open stream now, and each one opened later at once (the server stops:

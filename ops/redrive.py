@@ -164,6 +164,45 @@ def summarize(kafka: KafkaSettings, topic: str, group: str) -> DeadLetterSummary
     return summary
 
 
+@dataclass(frozen=True)
+class StoredDeadLetter:
+    """One record of a dead-letter topic: where it is, what its headers say, whether the redrive
+    group has yet to examine it."""
+
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes
+    value_bytes: int
+    info: deadletter.DeadLetterInfo
+    pending: bool
+
+
+def read_dead_letters(kafka: KafkaSettings, topic: str, group: str) -> list[StoredDeadLetter]:
+    """Every record of a dead-letter topic, in partition and offset order (values left out)."""
+    consumer = _consumer(kafka, group)
+    letters = []
+    try:
+        # where the group's next redrive starts, per partition that has records left for it
+        pending_from = {p: start for p, start, _ in _ranges(consumer, topic, True)}
+        for message in _read(consumer, topic, _ranges(consumer, topic, False)):
+            partition, offset = int(message.partition() or 0), int(message.offset() or 0)
+            letters.append(
+                StoredDeadLetter(
+                    partition,
+                    offset,
+                    int(message.timestamp()[1]),
+                    message.key() or b"",
+                    len(message.value() or b""),
+                    deadletter.parse_headers(message.headers()),
+                    partition in pending_from and offset >= pending_from[partition],
+                )
+            )
+    finally:
+        consumer.close()
+    return letters
+
+
 def _redriven_record(message: Message, info: deadletter.DeadLetterInfo) -> OutboundRecord:
     headers = (*info.passthrough, (deadletter.REDRIVEN, str(info.redriven + 1).encode()))
     return OutboundRecord(str(info.topic), message.key() or b"", message.value() or b"", headers)

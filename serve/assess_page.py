@@ -24,10 +24,10 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from serve import assess_form as forms
-from serve.auth import authenticate, presented_key, requires
+from serve.auth import requires
+from serve.pages import guard, page
 from tracesync.assess.assessment import Assessment, assess
 from tracesync.assess.edges import EdgeTimings
 from tracesync.assess.emit import plan_config
@@ -37,12 +37,6 @@ from tracesync.assess.sheet import comparison_table, summary_rows, working_table
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/v1", dependencies=[Depends(requires("read"))])
-_env = Environment(
-    loader=PackageLoader("serve", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 _SOURCE = "the form"
 _SHEET_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -61,12 +55,7 @@ async def _form(request: Request) -> dict[str, list[str]]:
 
 def _refused(request: Request) -> HTMLResponse | None:
     """The login page (401/403) when the request has no key that may read, else None."""
-    try:
-        authenticate(request.app.state.keys, presented_key(request), "read")
-    except HTTPException as exc:
-        html = _env.get_template("login.html.j2").render(problem=str(exc.detail))
-        return HTMLResponse(html, status_code=exc.status_code)
-    return None
+    return guard(request)
 
 
 def _render(document: dict[str, Any], status: int = 200, **values: Any) -> HTMLResponse:
@@ -82,7 +71,9 @@ def _render(document: dict[str, Any], status: int = 200, **values: Any) -> HTMLR
         field = forms.field_of(path, names)
         if field is not None:
             inline.setdefault(field, []).append(f"{path}: {reason}")
-    html = _env.get_template("assess.html.j2").render(
+    return page(
+        "assess.html.j2",
+        status,
         sections=forms.SECTIONS,
         rows={s.path: forms.rows_shown(s, document) for s in forms.SECTIONS if s.rows},
         values=forms.form_values(document),
@@ -91,7 +82,6 @@ def _render(document: dict[str, Any], status: int = 200, **values: Any) -> HTMLR
         carried=json.dumps({k: document[k] for k in forms.CARRIED if k in document}),
         **values,
     )
-    return HTMLResponse(html, status_code=status)
 
 
 def _result_values(result: Assessment, document: dict[str, Any]) -> dict[str, Any]:

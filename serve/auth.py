@@ -1,8 +1,9 @@
-"""API keys and roles: who may read, who may download exports and reports.
+"""API keys and roles: who may read, download exports and reports, or redrive dead letters.
 
-A key comes in the ``X-API-Key`` header, or (for the console) in the ``tracesync_key`` cookie.
-A missing key is 401, an unknown key 401, a known key without the needed role 403; each body
-names the problem.
+A request is identified by the key in the ``X-API-Key`` header, else by the console's session
+cookie (``tracesync_key``: a signed, expiring token set at login, never the key itself), else, on
+the live stream only, by a short-lived ``?token=`` (:mod:`serve.tokens`). A missing or unknown key
+or token is 401, a known one without the needed role 403; each body names the problem.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
+from serve.tokens import TokenSigner
 from tracesync.settings import ServeKey
 
 KEY_HEADER = "X-API-Key"
 KEY_COOKIE = "tracesync_key"
+TOKEN_QUERY = "token"  # noqa: S105 - the query parameter's name, not a secret
+SESSION = "session"
+STREAM = "stream"
 ROLES_ALLOWED: Mapping[str, frozenset[str]] = {
     "read": frozenset({"viewer", "compliance", "operator"}),
     "export": frozenset({"compliance"}),
+    "redrive": frozenset({"operator"}),
 }
 """What a caller wants to do -> the roles that may do it."""
 
@@ -33,10 +39,11 @@ class Caller:
 
 
 class KeyRing:
-    """The configured keys, compared in constant time."""
+    """The configured keys, compared in constant time, and the tokens that stand for them."""
 
-    def __init__(self, keys: Mapping[str, ServeKey]) -> None:
+    def __init__(self, keys: Mapping[str, ServeKey], signer: TokenSigner | None = None) -> None:
         self._keys = dict(keys)
+        self._signer = signer or TokenSigner()
 
     def caller(self, given: str) -> Caller | None:
         """Who ``given`` is, or ``None`` for an unknown key."""
@@ -46,19 +53,34 @@ class KeyRing:
                 found = Caller(name, entry.role)
         return found
 
+    def token(self, caller: Caller, ttl_s: float, purpose: str) -> str:
+        """A signed token standing for ``caller`` for ``ttl_s`` seconds."""
+        return self._signer.issue(caller.name, caller.role, ttl_s, purpose)
 
-def presented_key(request: Request) -> str | None:
-    """The key a request carries (header first, then the console's cookie)."""
-    return request.headers.get(KEY_HEADER) or request.cookies.get(KEY_COOKIE)
+    def from_token(self, token: str, purpose: str) -> tuple[Caller | None, str]:
+        """Who a token stands for (its key must still be configured with that role)."""
+        claims, why = self._signer.check(token, purpose)
+        if claims is None:
+            return None, why
+        name, role = claims
+        entry = self._keys.get(name)
+        if entry is None or entry.role != role:
+            return None, f"the key {name!r} of this {purpose} token is no longer configured"
+        return Caller(name, role), ""
 
 
 def authenticate(ring: KeyRing, given: str | None, action: str) -> Caller:
-    """The caller of a request that wants ``action``; raises 401/403 naming the problem."""
+    """The caller presenting the key ``given`` for ``action``; 401/403 naming the problem."""
     if not given:
         raise HTTPException(401, f"missing API key: send it in the {KEY_HEADER} header")
     caller = ring.caller(given)
     if caller is None:
         raise HTTPException(401, "unknown API key")
+    return authorize(caller, action)
+
+
+def authorize(caller: Caller, action: str) -> Caller:
+    """``caller`` when its role may do ``action``; 403 naming the role otherwise."""
     allowed = ROLES_ALLOWED[action]
     if caller.role not in allowed:
         raise HTTPException(
@@ -69,11 +91,28 @@ def authenticate(ring: KeyRing, given: str | None, action: str) -> Caller:
     return caller
 
 
-def requires(action: str) -> Callable[[Request], Caller]:
+def identify(request: Request, action: str, *, stream_token: bool = False) -> Caller:
+    """The caller of a request (header key, session cookie, or a stream token) for ``action``."""
+    ring: KeyRing = request.app.state.keys
+    key = request.headers.get(KEY_HEADER)
+    if key:
+        return authenticate(ring, key, action)
+    tokens = [(SESSION, request.cookies.get(KEY_COOKIE))]
+    if stream_token:
+        tokens.append((STREAM, request.query_params.get(TOKEN_QUERY)))
+    for purpose, token in tokens:
+        if token:
+            caller, why = ring.from_token(token, purpose)
+            if caller is None:
+                raise HTTPException(401, why)
+            return authorize(caller, action)
+    raise HTTPException(401, f"missing API key: send it in the {KEY_HEADER} header")
+
+
+def requires(action: str, *, stream_token: bool = False) -> Callable[[Request], Caller]:
     """A FastAPI dependency admitting callers whose role may do ``action``."""
 
     def dependency(request: Request) -> Caller:
-        ring: KeyRing = request.app.state.keys
-        return authenticate(ring, presented_key(request), action)
+        return identify(request, action, stream_token=stream_token)
 
     return dependency

@@ -1,57 +1,36 @@
 """The web console: server-rendered pages for people (search, batch, genealogy, recall).
 
-Login is by API key: the login form (or ``?key=`` on any page) sets the ``tracesync_key`` cookie;
-a page without a valid key shows the login form with the reason, status 401.
+Login is by API key: the login form checks it and sets the ``tracesync_key`` cookie to a signed
+session token (:mod:`serve.tokens`), never to the key; a page without a valid session or key shows
+the login form with the reason, status 401.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from serve import reads
-from serve.auth import KEY_COOKIE, authenticate, presented_key
-from serve.formatting import FILTERS
+from serve.auth import KEY_COOKIE, SESSION, Caller, KeyRing, authenticate
+from serve.pages import guard as _guard
+from serve.pages import login_page as _login_page
+from serve.pages import page as _page
 from sinks.exports.report_graph import genealogy_svg
 from sinks.exports.resolve import UnknownCodeError, store_code
 from sinks.store.queries import recall, resolve
 
 router = APIRouter(include_in_schema=False)
-_env = Environment(
-    loader=PackageLoader("serve", "templates"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.filters.update(FILTERS)
 
 
-def _page(name: str, status: int = 200, **values: Any) -> HTMLResponse:
-    html = _env.get_template(name).render(**values)
-    return HTMLResponse(html, status_code=status)
-
-
-def _login_page(problem: str, status: int = 401) -> HTMLResponse:
-    return _page("login.html.j2", status, problem=problem)
-
-
-def _guard(request: Request) -> HTMLResponse | None:
-    """The login page when the request has no valid key, else ``None``."""
-    try:
-        authenticate(request.app.state.keys, presented_key(request), "read")
-    except HTTPException as exc:
-        return _login_page(str(exc.detail), exc.status_code)
-    return None
-
-
-def _with_cookie(response: Response, key: str) -> Response:
-    response.set_cookie(KEY_COOKIE, key, httponly=True, samesite="strict")
+def _with_session(request: Request, response: Response, caller: Caller) -> Response:
+    ring: KeyRing = request.app.state.keys
+    ttl_s = request.app.state.serve.session_hours * 3600
+    token = ring.token(caller, ttl_s, SESSION)
+    response.set_cookie(KEY_COOKIE, token, max_age=int(ttl_s), httponly=True, samesite="strict")
     return response
 
 
@@ -67,10 +46,10 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8"))
     key = (form.get("key") or [""])[0].strip()
     try:
-        authenticate(request.app.state.keys, key, "read")
+        caller = authenticate(request.app.state.keys, key, "read")
     except HTTPException as exc:
         return _login_page(str(exc.detail), exc.status_code)
-    return _with_cookie(RedirectResponse("/", status_code=303), key)
+    return _with_session(request, RedirectResponse("/", status_code=303), caller)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -58,7 +58,7 @@ def reconciliation(
     conn: Connection, status: str | None, page: Page, zone: tzinfo = UTC
 ) -> dict[str, Any]:
     """Batches with their reconciliation verdict, each system's quantity and the deltas to
-    MES, optionally only one status."""
+    MES, optionally only one status; ``counts``: batches per status in the whole store."""
     b = s.batches
     query = select(
         b.c.batch_code,
@@ -73,7 +73,9 @@ def reconciliation(
     ).order_by(b.c.batch_code)
     if status:
         query = query.where(b.c.reconciliation_status == status.upper())
-    return _paged(conn, query, page, zone, with_deltas)
+    counted = select(b.c.reconciliation_status, func.count()).group_by(b.c.reconciliation_status)
+    counts = {str(k): int(n) for k, n in conn.execute(counted)}
+    return _paged(conn, query, page, zone, with_deltas) | {"counts": dict(sorted(counts.items()))}
 
 
 def holds(conn: Connection, active: bool | None, page: Page, zone: tzinfo = UTC) -> dict[str, Any]:

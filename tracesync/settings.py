@@ -136,6 +136,14 @@ class ServeSettings(BaseModel):
     port: int = 18090
     page_limit: int = Field(default=100, gt=0, description="list rows per page by default")
     max_page_limit: int = Field(default=1000, gt=0, description="list rows per page at most")
+    session_hours: float = Field(default=12.0, gt=0, description="console login lasts this long")
+    session_secret: SecretStr | None = Field(
+        default=None, description="signs session and stream tokens; random per process if unset"
+    )
+    stream_token_s: float = Field(default=60.0, gt=0, description="life of a ?token= for SSE")
+    live_replay: int = Field(
+        default=200, ge=0, description="live alerts kept for pages that (re)connect"
+    )
 
 
 class IngestDbSettings(BaseModel):

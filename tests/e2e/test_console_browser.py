@@ -1,14 +1,20 @@
 """The console in a real browser (Debian chromium driven by Selenium) over a served store.
 
-A browser that fails to start fails the test. Screenshots go to the test's tmp folder.
+A browser that fails to start fails the test. Screenshots of the batch page, the genealogy, the
+live view, the dead letters and the reconciliation dashboard go to the run's artifacts
+(``var/test[/slot-N]/artifacts``). The live test runs the real stream worker: an event posted to a
+source topic becomes a hold that the page shows without a reload.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -16,12 +22,19 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.wait import WebDriverWait
 
 from serve.app import create_app
+from serve.pipeline import pipeline_of
 from sinks.store.database import open_store
 from sinks.store.rows import chain_rows
+from tests.console_server import ARTIFACTS, plant_with_a_mismatch, serving
+from tests.fixtures.kafka import KafkaBroker
 from tests.unit.store_plant import plant
-from tracesync.settings import ServeSettings
+from tracesync import bootstrap
+from tracesync.devtools.supervise import Component
+from tracesync.publisher import KafkaPublisher, OutboundRecord
+from tracesync.settings import ServeSettings, Settings
 
 
 def _free_port() -> int:
@@ -73,8 +86,18 @@ def _log_in(browser: webdriver.Chrome, url: str, key: str) -> None:
     browser.find_element(By.ID, "login").click()
 
 
+def _full_page_screenshot(browser: webdriver.Chrome, name: str) -> None:
+    """The whole page, not only the window, into the run's artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    size = browser.get_window_size()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(size["width"], int(height) + 120)
+    browser.save_screenshot(str(ARTIFACTS / name))
+    browser.set_window_size(size["width"], size["height"])
+
+
 def test_trace_code_to_batch_to_raw_lot_to_recall(
-    browser: webdriver.Chrome, console_url: str, tmp_path: Path
+    browser: webdriver.Chrome, console_url: str
 ) -> None:
     _log_in(browser, console_url, "dev-viewer-key")
     browser.find_element(By.ID, "q").send_keys("TC-FG-B1-0002")
@@ -89,8 +112,8 @@ def test_trace_code_to_batch_to_raw_lot_to_recall(
         "PENDING: MES 100.000, WMS - (missing)"
         in browser.find_element(By.ID, "reconciliation").text
     )
-    browser.save_screenshot(str(tmp_path / "batch-page.png"))
-    browser.find_element(By.ID, "genealogy").screenshot(str(tmp_path / "genealogy.png"))
+    _full_page_screenshot(browser, "batch-page.png")
+    browser.find_element(By.ID, "genealogy").screenshot(str(ARTIFACTS / "genealogy.png"))
     browser.find_element(By.CSS_SELECTOR, 'g[data-code="DOUGH-B1"]').click()
     assert browser.find_element(By.ID, "batch").text == "batch DOUGH-B1"
     browser.find_element(By.CSS_SELECTOR, 'g[data-code="RM-FLOUR-L1"]').click()
@@ -173,4 +196,142 @@ def test_the_assessment_form_names_bad_fields_then_assesses(
     flows = browser.find_element(By.ID, "flows").text
     assert "batch-to-wms: mes → wms (production_reporting); need 30 s" in flows
     assert browser.find_elements(By.ID, "sheet-xlsx") and browser.find_elements(By.ID, "config-zip")
-    browser.save_screenshot(str(tmp_path / "assessment.png"))
+    browser.save_screenshot(str(ARTIFACTS / "assessment.png"))
+
+
+@pytest.fixture
+def pipeline_settings(
+    kafka_broker: KafkaBroker, tmp_path: Path, unique_group: Callable[..., str]
+) -> Settings:
+    settings = Settings(
+        home=tmp_path / "home",
+        topic_prefix=f"{uuid.uuid4().hex[:8]}.",
+        source_partitions=2,
+        kafka={"bootstrap_servers": kafka_broker.bootstrap_servers},
+        registry={"enabled": False},
+        worker={"app_id": unique_group("console-worker"), "take_within_s": 0.02},
+    )
+    bootstrap.ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture
+def live_console(pipeline_settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Component]]:
+    """The console over the plant (with a mismatch) and the pipeline's topics, and a worker."""
+    store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
+    store.write([chain_rows(r) for r in plant_with_a_mismatch()])
+    app = create_app(store.engine, ServeSettings(), None, pipeline=pipeline_of(pipeline_settings))
+    worker = Component(
+        ["worker", "--loglevel", "warning"], pipeline_settings, tmp_path / "worker.log"
+    ).start()
+    try:
+        with serving(app) as url:
+            yield url, worker
+    finally:
+        worker.stop()
+        store.engine.dispose()
+
+
+def _hold_placed(batch: str, hold_id: str) -> dict[str, Any]:
+    at = datetime.now(UTC)
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "HOLD_PLACED",
+        "source_system": "QMS",
+        "source_ref": f"QMS:HOLD:{hold_id}",
+        "source_seq": 1,
+        "batch_code": batch,
+        "occurred_at": at,
+        "recorded_at": at,
+        "plant": "P1",
+        "payload": {
+            "hold_id": hold_id,
+            "target_type": "LOT",
+            "reason": "supplier alert",
+            "placed_by": "qa",
+        },
+    }
+
+
+def _post(settings: Settings, envelope: dict[str, Any], garbage_key: str) -> None:
+    """The hold to the QMS topic, and an undecodable record that the worker dead-letters."""
+    serde = bootstrap.envelope_serde(settings)
+    topics = bootstrap.catalog(settings)
+    records = [
+        OutboundRecord.keyed_by_batch(
+            topics.source_topic("QMS"), envelope["batch_code"], serde.encode(envelope)
+        ),
+        OutboundRecord.keyed_by_batch(topics.source_topic("MES"), garbage_key, b"not avro"),
+    ]
+    with KafkaPublisher(settings.kafka, settings.producer) as publisher:
+        publisher.publish(records)
+
+
+def _until(
+    browser: webdriver.Chrome, what: str, check: Callable[[], bool], timeout_s: float
+) -> None:
+    WebDriverWait(browser, timeout_s, 0.2).until(lambda _driver: check(), what)
+
+
+def test_a_hold_arrives_live_and_an_operator_redrives_a_dead_letter(
+    browser: webdriver.Chrome,
+    live_console: tuple[str, Component],
+    pipeline_settings: Settings,
+) -> None:
+    url, worker = live_console
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _log_in(browser, url, "dev-operator-key")
+    browser.get(f"{url}/live")
+    status = browser.find_element(By.ID, "live-status")
+    _until(
+        browser, "the live view connected", lambda: status.get_attribute("data-state") == "live", 30
+    )
+
+    _post(pipeline_settings, _hold_placed("LIVE-B1", "H-LIVE"), "GARBAGE-1")
+
+    held = 'tr[data-hold="LIVE-B1|LIVE-B1/H-LIVE"]'
+    _until(
+        browser,
+        f"the hold on the page\n{worker.log_tail()}",
+        lambda: bool(browser.find_elements(By.CSS_SELECTOR, held)) or not worker.alive(),
+        120,
+    )
+    assert worker.alive(), worker.log_tail()
+    assert "H-LIVE" in browser.find_element(By.CSS_SELECTOR, held).text
+    alerts = browser.find_element(By.ID, "alerts-body").text
+    assert "HOLD_PLACED" in alerts and "LIVE-B1" in alerts
+    browser.save_screenshot(str(ARTIFACTS / "live.png"))
+
+    def dead_lettered() -> bool:
+        browser.get(f"{url}/dead-letters?stage=streams")
+        return "GARBAGE-1" in browser.find_element(By.ID, "dead-letters").text
+
+    _until(browser, "the worker's dead letter on the page", dead_lettered, 60)
+    listed = browser.find_element(By.ID, "dead-letters").text
+    assert "wire format" in listed and "mes.events" in listed
+    browser.save_screenshot(str(ARTIFACTS / "dead-letters.png"))
+    browser.find_element(By.ID, "redrive-streams").click()
+    assert browser.find_element(By.ID, "redriven").text.startswith("redriven 1 record(s)")
+
+    browser.get(f"{url}/reconciliation")
+    assert browser.find_element(By.ID, "count-MISMATCH").text == "1"
+    assert "-10.000" in browser.find_element(By.ID, "reconciliation").text
+    _full_page_screenshot(browser, "reconciliation.png")
+    browser.find_element(By.LINK_TEXT, "PENDING").click()
+    assert browser.find_element(By.ID, "listing-title").text == "PENDING: 5"
+
+
+def test_a_viewer_sees_no_redrive_button_and_cannot_post_one(
+    browser: webdriver.Chrome, live_console: tuple[str, Component]
+) -> None:
+    url, _ = live_console
+    _log_in(browser, url, "dev-viewer-key")
+    browser.get(f"{url}/dead-letters")
+
+    assert browser.find_element(By.ID, "dlq-topics").text.count("dlq.") == 3
+    assert not browser.find_elements(By.ID, "redrive-streams")
+    browser.execute_script(
+        "const f = document.createElement('form'); f.method = 'post';"
+        "f.action = '/dead-letters/streams/redrive'; document.body.append(f); f.submit();"
+    )
+    assert "may not redrive" in browser.find_element(By.ID, "problem").text

@@ -68,7 +68,8 @@ def _sample(rng: random.Random, items: Sequence[str], n: int) -> list[str]:
     return rng.sample(list(items), min(n, len(items)))
 
 
-def _workload(engine: Engine, samples: int, seed: int) -> dict[str, list[str]]:
+def sample_codes(engine: Engine, samples: int, seed: int) -> dict[str, list[str]]:
+    """Codes to start from per kind (batches, trace codes, deliveries, complaints, raw lots)."""
     rng = random.Random(seed)  # noqa: S311 - a seeded sample of codes, no secret
     finished = _codes_like(engine, "FG-%")
     raw = _codes_like(engine, "RM-%")
@@ -96,7 +97,7 @@ def measure_trace_latency(store_url: str, samples: int = 300, seed: int = 11) ->
     try:
         with engine.connect() as conn:
             batches = conn.execute(select(func.count()).select_from(schema.batches)).scalar_one()
-        work = _workload(engine, samples, seed)
+        work = sample_codes(engine, samples, seed)
         for code in work["trace_batch"][:WARM_UP]:
             trace(engine, code)
         result: dict[str, Any] = {"dialect": engine.dialect.name, "batches": int(batches)}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tracesync.commands.context import settings_from
+from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
 
 
@@ -12,22 +15,58 @@ from tracesync.errors import TracesyncError
 @click.option("--store-url", help="SQLAlchemy URL (default: the settings').")
 @click.option("--host", help="Address to bind [default: the settings', 127.0.0.1].")
 @click.option("--port", type=int, help="Port [default: the settings'].")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int | None) -> None:
-    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/)."""
+def serve(
+    ctx: click.Context,
+    store_url: str | None,
+    host: str | None,
+    port: int | None,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
+    """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/).
+
+    /metrics, /healthz and /readyz (store reachable) are served on the same port (and on
+    --metrics-port if given)."""
     import uvicorn
 
     from serve.app import create_app
     from sinks.store.readonly import open_for_queries
     from tracesync.gs1.identifiers import master_data
+    from tracesync.observability.asgi import instrument
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "serve", metrics_port, log_format)
     try:
         engine = open_for_queries(store_url or settings.store_url)
         master = master_data(settings.exports)
+        obs.serve()
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     app = create_app(engine, settings.serve, master)
+    obs.health.add("store reachable", lambda: _reachable(engine))
+    instrument(app, obs.metrics, obs.health)
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
+    json_logs = settings.log_format == "json"
+    try:
+        uvicorn.run(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_level="warning",
+            # JSON logs: uvicorn logs through the root logger's handlers, not its own
+            log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+        )
+    finally:
+        obs.close()
+
+
+def _reachable(engine: Any) -> bool:
+    """The store answers a trivial query."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return True

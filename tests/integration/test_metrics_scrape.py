@@ -10,7 +10,9 @@ own port), the database and file ingests, and ``tracesync serve``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import urllib.error
 import urllib.request
@@ -162,6 +164,9 @@ def run(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., tuple[Comp
         return component, port
 
     yield start
+    for component in started:  # all at once: they stop in parallel
+        if component.alive() and component.pid is not None:
+            os.killpg(component.pid, signal.SIGTERM)
     codes = [(component, component.stop()) for component in started]
     for component, code in codes:
         assert code in (0, None, -15), component.log_tail()
@@ -305,7 +310,7 @@ def test_the_faust_worker_counts_its_buffers_and_lag(
     )
 
 
-def test_the_file_and_database_ingests_count_what_they_publish(
+def test_the_ingests_and_serve_count_what_they_do(
     settings: Settings, run: Callable[..., tuple[Component, int]], tmp_path: Path
 ) -> None:
     drop = tmp_path / "drop"
@@ -315,42 +320,36 @@ def test_the_file_and_database_ingests_count_what_they_publish(
     table = mes_table(MetaData())
     table.metadata.create_all(engine)
     fill(engine, table, [mes_row(i) for i in range(1, 6)])
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    open_store(store_url).engine.dispose()  # an empty, migrated store for serve
     files, files_port = run(
         "files", "ingest", "files", "--mapping", str(WMS_MAPPING), "--watch", str(drop)
     )
     db, db_port = run("db", "ingest", "db", "--mapping", str(MES_MAPPING), "--url", source)
-    wait_ready(files_port, files)
-    wait_ready(db_port, db)
+    serve_port = free_port()
+    serve, _ = run(
+        "serve", "serve", "--store-url", store_url, "--port", str(serve_port), own_port=serve_port
+    )
+    for component, port in ((files, files_port), (db, db_port), (serve, serve_port)):
+        wait_ready(port, component)
+
     stage = {"stage": "ingest.db"}
     first = moves(db_port, 0, "tracesync_events_out_total", db, **stage)
     before_files = total(scrape(files_port), "tracesync_events_out_total")
-
     shutil.copy(WMS_SAMPLE, drop / WMS_SAMPLE.name)
     (drop / f"{WMS_SAMPLE.name}.done").touch()
     fill(engine, table, [mes_row(6), mes_row(7, started_at="not a time")])
-
     moves(files_port, before_files, "tracesync_events_out_total", files, stage="ingest.files")
     moves(db_port, first, "tracesync_events_out_total", db, **stage)
     moves(db_port, 0, "tracesync_dead_letters_total", db, stage="ingest")
     engine.dispose()
 
-
-def test_serve_counts_requests_and_is_ready_while_the_store_answers(
-    settings: Settings, run: Callable[..., tuple[Component, int]], tmp_path: Path
-) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    open_store(url).engine.dispose()  # an empty, migrated store
-    port = free_port()
-    serve, _ = run("serve", "serve", "--store-url", url, "--port", str(port), own_port=port)
-    wait_ready(port, serve)
     route = {"route": "/v1/batches/{code}", "status": "404"}
-    before = total(scrape(port), "tracesync_http_requests_total", **route)
+    before = total(scrape(serve_port), "tracesync_http_requests_total", **route)
     viewer = {"X-API-Key": "dev-viewer-key"}
-    assert get(f"http://127.0.0.1:{port}/v1/batches/NOPE", viewer)[0] == 404
-    assert moves(port, before, "tracesync_http_requests_total", serve, **route) == before + 1
-    assert (
-        total(scrape(port), "tracesync_http_request_seconds_count", route="/v1/batches/{code}") >= 1
-    )
-    assert json.loads(get(f"http://127.0.0.1:{port}/readyz")[1])["checks"] == {
-        "store reachable": True
-    }
+    assert get(f"http://127.0.0.1:{serve_port}/v1/batches/NOPE", viewer)[0] == 404
+    assert moves(serve_port, before, "tracesync_http_requests_total", serve, **route) == before + 1
+    timed = total(scrape(serve_port), "tracesync_http_request_seconds_count", route=route["route"])
+    assert timed >= 1
+    readiness = json.loads(get(f"http://127.0.0.1:{serve_port}/readyz")[1])
+    assert readiness["checks"] == {"store reachable": True}

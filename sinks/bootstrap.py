@@ -73,7 +73,7 @@ def build_store_sink(
     return StoreSink(
         writer,
         KafkaRecordSource(consumer, [topics.chain, topics.alerts]),
-        MeteredDeadLetters(dead_letters, obs.metrics, topics.dead_letter),
+        MeteredDeadLetters(dead_letters, obs.metrics, STORE_STAGE, topics.dead_letter),
         decoder,
         settings.store,
     )
@@ -113,7 +113,7 @@ def build_targets_sink(
         Source.ALERTS: record_serde(settings, "Alert", topics.alerts).decode,
     }
     publisher = MeteredPublisher(
-        settings.kafka, settings.producer, metrics=obs.metrics, stage=TARGETS_STAGE
+        settings.kafka, settings.producer, metrics=obs.metrics, stage=TARGETS_STAGE, batches=False
     )
     try:
         sink = open_sink(

@@ -68,15 +68,16 @@ class MeteredWriter:
 class MeteredDeadLetters:
     """A :class:`~sinks.store.sink.DeadLetterOut` counting the letters by stage and reason."""
 
-    def __init__(self, inner: DeadLetterOut, metrics: Metrics, topic: str) -> None:
+    def __init__(self, inner: DeadLetterOut, metrics: Metrics, stage: str, topic: str) -> None:
         self.inner = inner
         self.metrics = metrics
+        self.stage = stage
         self.topic = topic
 
     def send(self, letter: DeadLetter) -> None:
         self.inner.send(letter)
-        self.metrics.dead_lettered(letter.stage, [letter.reason])
-        self.metrics.produced(letter.stage, [self.topic])
+        self.metrics.dead_lettered(letter.stage, [letter.reason])  # sinks.store.decode|write
+        self.metrics.produced(self.stage, [self.topic])
 
     def flush(self) -> int:
         return self.inner.flush()

@@ -240,13 +240,21 @@ class FaustEngine:
 
     async def _genealogy_agent(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            result = self.lineage.process([_incoming(event)])
+            started = time.perf_counter()
+            record = _incoming(event)
+            result = self.lineage.process([record])
             for code, node in result.nodes.items():
                 self.lots[code.encode()] = state.encode_node(node)
-            for letter in result.dead_letters:
-                await self._send_now(self._dlq, self.io.dead_letter(letter))
-            for child_event in result.derived:
-                await self._send_now(self._derived, self.io.derived(child_event))
+            letters = [self.io.dead_letter(letter) for letter in result.dead_letters]
+            derived = [self.io.derived(child_event) for child_event in result.derived]
+            for output in letters:
+                await self._send_now(self._dlq, output)
+            for output in derived:
+                await self._send_now(self._derived, output)
+            if self.probe is not None:
+                oldest = event.message.timestamp * 1000
+                outputs = [*letters, *derived]
+                self.probe.buffer("streams.genealogy", [record], oldest, started, outputs)
 
     async def _send_now(self, topic: faust.TopicT, output: Output) -> None:
         await topic.send(key=output.key, value=output.value, headers=output.headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,6 +47,7 @@ ROUTES = ROOT / "deploy" / "routes" / "example.toml"
 WMS_MAPPING = ROOT / "deploy" / "mappings" / "wms_receipts.csv.toml"
 WMS_SAMPLE = ROOT / "deploy" / "samples" / "wms_receipts_20250301.csv"
 READY_S = 120
+TEXT_LOG = re.compile(r"^\[?\d{4}-\d\d-\d\d[ T]\d\d:")  # a text log line starts with its time
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -281,6 +283,8 @@ def test_worker_sinks_and_rest_ingest_count_a_small_run(
         logs = json_logs(component)
         assert logs, component.log_tail()
         assert {"time", "level", "logger", "message"} <= set(logs[0])
+        lines = component.log_path.read_text().splitlines()
+        assert not [line for line in lines if TEXT_LOG.match(line)], component.log_tail()
 
 
 def test_the_faust_worker_counts_its_buffers_and_lag(

@@ -25,6 +25,8 @@ from tracesync.observability.health import Health
 from tracesync.observability.metrics import Metrics
 
 UNMATCHED = "<unmatched>"
+_KNOWN_PATHS = 1024
+"""Paths remembered with their route template (requests a lean path answered before routing)."""
 
 
 class RequestMetrics:
@@ -35,6 +37,7 @@ class RequestMetrics:
         self.metrics = metrics
         self.routes = routes
         self._flat: list[BaseRoute] | None = None
+        self._known: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,6 +64,15 @@ class RequestMetrics:
         path = getattr(scope.get("route"), "path", None)
         if isinstance(path, str):
             return path
+        key = (str(scope.get("method", "")), str(scope.get("path", "")))
+        known = self._known.get(key)
+        if known is None:
+            known = self._match(scope)
+            if len(self._known) < _KNOWN_PATHS:  # bounded: paths may carry codes
+                self._known[key] = known
+        return known
+
+    def _match(self, scope: Scope) -> str:
         if self._flat is None:  # on the first request: every route is added by then
             self._flat = list(_flatten(self.routes))
         for route in self._flat:
@@ -84,7 +96,9 @@ def instrument(app: Starlette, metrics: Metrics, health: Health) -> None:
     """Add ``/metrics``, ``/readyz`` (and ``/healthz`` if missing) and the request metrics."""
 
     async def metrics_endpoint(_: Request) -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # off the event loop: collecting runs the readiness checks (tracesync_ready)
+        body = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -38,10 +38,14 @@ class MeteredPublisher(KafkaPublisher):
         metrics: Metrics,
         stage: str,
         producer_factory: Callable[[dict[str, Any]], Producer] = Producer,
+        batches: bool = True,
     ) -> None:
         super().__init__(kafka, settings, producer_factory)
         self.metrics = metrics
         self.stage = stage
+        self.batches = batches
+        """False where the publisher only sends a stage's dead letters (its batches are counted
+        where they are consumed): then only events out and dead letters are recorded."""
 
     def publish(self, records: Sequence[OutboundRecord]) -> list[Acknowledgement]:
         started = time.perf_counter()
@@ -65,7 +69,8 @@ class MeteredPublisher(KafkaPublisher):
         return outcomes
 
     def _submitted(self, records: Sequence[OutboundRecord]) -> None:
-        self.metrics.consumed(self.stage, Counter(r.topic for r in records))
+        if self.batches:
+            self.metrics.consumed(self.stage, Counter(r.topic for r in records))
 
     def _settled(self, started: float, acked: Sequence[OutboundRecord]) -> None:
         self.metrics.produced(self.stage, (r.topic for r in acked))
@@ -73,4 +78,5 @@ class MeteredPublisher(KafkaPublisher):
         for headers in letters:
             info = deadletter.parse_headers(headers)
             self.metrics.dead_lettered(info.stage or self.stage, [info.reason])
-        self.metrics.processed(self.stage, time.perf_counter() - started, len(acked))
+        if self.batches:
+            self.metrics.processed(self.stage, time.perf_counter() - started, len(acked))

@@ -19,7 +19,7 @@ from tracesync.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-_NOT_FETCHED = ("none", "stopped")
+_NOT_FETCHED = ("none", "stopping", "stopped")
 
 
 class KafkaStats:

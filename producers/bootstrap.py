@@ -38,6 +38,9 @@ from producers.mapping import load_mapping
 from producers.rest import RestIngest, create_app
 from tracesync import bootstrap
 from tracesync.errors import ConfigurationError
+from tracesync.observability.asgi import instrument
+from tracesync.observability.publishing import MeteredPublisher
+from tracesync.observability.runtime import Observability
 from tracesync.publisher import KafkaPublisher
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
@@ -45,16 +48,33 @@ from tracesync.topics import TopicCatalog
 log = logging.getLogger(__name__)
 
 
-def serve_rest(settings: Settings, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM, then flush the producer (bounded by its flush timeout)."""
+def _publisher(settings: Settings, obs: Observability, stage: str) -> KafkaPublisher:
+    """The ingest's publisher, counting what it sends; ready once a broker answers."""
+    return MeteredPublisher(
+        settings.kafka,
+        settings.producer,
+        metrics=obs.metrics,
+        stage=stage,
+        producer_factory=obs.producer_factory("broker reachable"),
+    )
+
+
+def serve_rest(
+    settings: Settings, host: str, port: int, observability: Observability | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM, then flush the producer (bounded by its flush timeout).
+
+    ``/metrics``, ``/healthz`` and ``/readyz`` are served by the same app."""
+    obs = observability or Observability("ingest-api", settings.metrics)
     topics = TopicCatalog.from_settings(settings)
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    publisher = _publisher(settings, obs, "ingest.rest")
     try:
         # every event reaching encode came through from_json, which checked each field already;
         # the encoder still fails (SerializationError, answered 422) on a mismatch
         serde = bootstrap.envelope_serde(settings, fastavro_validation=False)
         ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
         app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
+        instrument(app, obs.metrics, obs.health)
         config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
         # Everything built so far (FastAPI, pydantic models, schemas, clients) lives as long as
         # the server: out of the collector's sight, a full collection no longer pauses every
@@ -75,13 +95,16 @@ def run_db_ingest(
     mapping_paths: Sequence[Path],
     url: str | None,
     stop: threading.Event,
+    *,
     once: bool = False,
+    observability: Observability | None = None,
 ) -> StepResult:
     """Entry point of ``tracesync ingest db``: poll every mapping's table until ``stop``."""
     mappings = [load_mapping(p) for p in mapping_paths]
     if url and len(mappings) > 1:
         raise ConfigurationError("--url names one database; give one --mapping with it")
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    obs = observability or Observability("ingest-db", settings.metrics)
+    publisher = _publisher(settings, obs, "ingest.db")
     watermarks = WatermarkStore(settings.home / "ingest" / WATERMARK_FILE)
     engines: list[Engine] = []
     try:
@@ -116,13 +139,17 @@ def run_file_ingest(
     mapping_paths: Sequence[Path],
     folder: Path,
     stop: threading.Event,
+    *,
     once: bool = False,
+    observability: Observability | None = None,
 ) -> list[FileOutcome]:
     """Entry point of ``tracesync ingest files``: watch ``folder`` until ``stop``."""
     mappings = [load_mapping(p) for p in mapping_paths]
     if not folder.is_dir():
         raise ConfigurationError(f"watched folder {folder} does not exist")
-    publisher = KafkaPublisher(settings.kafka, settings.producer)
+    obs = observability or Observability("ingest-files", settings.metrics)
+    obs.health.add("watched folder exists", folder.is_dir)
+    publisher = _publisher(settings, obs, "ingest.files")
     ledger = FileLedger(settings.home / "ingest" / LEDGER_FILE)
     try:
         ingest = FileDropIngest(

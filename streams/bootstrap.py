@@ -8,9 +8,11 @@ starts. The engine (``settings.worker.engine``) is imported only when chosen.
 from __future__ import annotations
 
 from streams.engines.base import Engine, WorkerCodecs, WorkerTopics
+from streams.observe import WorkerProbe
 from streams.processor import Incoming
 from tracesync.bootstrap import admin, catalog, ensure_topics, envelope_serde, record_serde
 from tracesync.errors import ConfigurationError
+from tracesync.observability.runtime import Observability
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
@@ -63,16 +65,21 @@ def worker_codecs(settings: Settings, topics: WorkerTopics) -> WorkerCodecs:
     )
 
 
-def build_worker(settings: Settings, loglevel: str = "info") -> Engine:
-    """The stream worker on the configured engine, after checking the topic layout it relies on."""
+def build_worker(
+    settings: Settings, loglevel: str = "info", observability: Observability | None = None
+) -> Engine:
+    """The stream worker on the configured engine, after checking the topic layout it relies on.
+
+    With ``observability``, the engine reports its buffers, lag and readiness there."""
     ws = settings.worker
     ensure_topics(settings)
     topics = worker_topics(settings)
     codecs = worker_codecs(settings, topics)
+    probe = WorkerProbe(observability, ws.app_id) if observability is not None else None
     if ws.engine == "quix":
         from streams.engines.quix import QuixEngine  # noqa: PLC0415 (one engine per process)
 
-        return QuixEngine(settings, topics, codecs, loglevel)
+        return QuixEngine(settings, topics, codecs, loglevel, probe)
     if ws.processing_guarantee != "at-least-once":
         raise ConfigurationError(
             "the faust engine runs at-least-once only (its exactly-once mode does not hold under "
@@ -81,4 +88,4 @@ def build_worker(settings: Settings, loglevel: str = "info") -> Engine:
     from streams.engines.faust import FaustEngine  # noqa: PLC0415 (one engine per process)
 
     apply(admin(settings), faust_changelog_catalog(settings))
-    return FaustEngine(settings, topics, codecs, loglevel)
+    return FaustEngine(settings, topics, codecs, loglevel, probe)

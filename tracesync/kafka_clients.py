@@ -8,6 +8,7 @@ aiokafka and the stream engines (all murmur2) expect.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
@@ -85,6 +86,14 @@ def quix_consumer_extra(session_timeout_ms: int) -> Config:
         "session.timeout.ms": session_timeout_ms,
         "fetch.wait.max.ms": 100,
     }
+
+
+def with_statistics(
+    config: Config, on_statistics: Callable[[str], None], interval_ms: int
+) -> Config:
+    """``config`` with librdkafka statistics (JSON) handed to ``on_statistics`` every interval,
+    from inside the client's poll; :mod:`tracesync.observability.kafka_stats` reads them."""
+    return config | {"statistics.interval.ms": interval_ms, "stats_cb": on_statistics}
 
 
 def admin_config(kafka: KafkaSettings, **overrides: Any) -> Config:

@@ -235,6 +235,19 @@ class ExportSettings(BaseModel):
     glns: dict[str, str] = Field(default_factory=dict, description="plant/party id -> GLN")
 
 
+class MetricsSettings(BaseModel):
+    """``/metrics``, ``/healthz`` and ``/readyz`` of the components without an HTTP server of their
+    own (``ingest db``, ``ingest files``, ``worker``, ``sink store``, ``sink targets``; ``ingest
+    api`` and ``serve`` answer them on their own port). Each command's ``--metrics-port``
+    overrides ``port``."""
+
+    host: str = Field(default="127.0.0.1", description="address the metrics server binds")
+    port: int = Field(default=0, ge=0, le=65535, description="0 = no metrics server")
+    stats_interval_ms: int = Field(
+        default=5000, ge=100, description="librdkafka statistics (consumer lag) this often"
+    )
+
+
 class Settings(BaseSettings):
     """All of tracesync's settings."""
 
@@ -262,6 +275,10 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     exports: ExportSettings = ExportSettings()
     serve: ServeSettings = ServeSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="of the long-running commands; --log-format overrides it"
+    )
 
     @field_validator("time_zone")
     @classmethod

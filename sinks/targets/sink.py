@@ -208,16 +208,20 @@ def open_sink(
     group: str = DEFAULT_GROUP,
     concurrency: int = 8,
     stop: threading.Event | None = None,
+    consumer_factory: Callable[[dict[str, Any]], Consumer] = Consumer,
+    wrap_target: Callable[[Target], Target] = lambda target: target,
 ) -> TargetSink:
-    """Open ledger, targets and consumer; the caller runs the sink and closes it."""
+    """Open ledger, targets and consumer; the caller runs the sink and closes it.
+
+    ``consumer_factory`` and ``wrap_target`` let the composition root add metrics."""
     ledger = SentLedger(home / "targets" / "ledger.sqlite")
     try:
-        targets = open_targets(config, home)
+        targets = {name: wrap_target(t) for name, t in open_targets(config, home).items()}
     except TracesyncError:
         ledger.close()
         raise
     try:
-        consumer = Consumer(consumer_config(kafka, group, max_poll_interval_ms=900_000))
+        consumer = consumer_factory(consumer_config(kafka, group, max_poll_interval_ms=900_000))
     except KafkaException as exc:
         raise InfrastructureError(f"cannot create the targets consumer: {exc}") from exc
     return TargetSink(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -38,8 +39,10 @@ from streams.engines.base import (
     state_dir,
 )
 from streams.lineage import LineageProcessor
+from streams.observe import WorkerProbe
 from streams.output import OutputProducer
 from streams.processor import ChainProcessor, Incoming, StepResult
+from tracesync.observability.logs import configure_logging
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,10 +73,16 @@ class FaustEngine:
     name = "faust"
 
     def __init__(
-        self, settings: Settings, topics: WorkerTopics, codecs: WorkerCodecs, loglevel: str
+        self,
+        settings: Settings,
+        topics: WorkerTopics,
+        codecs: WorkerCodecs,
+        loglevel: str,
+        probe: WorkerProbe | None = None,
     ) -> None:
         ws = settings.worker
         self.settings = settings
+        self.probe = probe
         self.topics = topics
         self.io = RecordIO(topics, codecs, settings.plant)
         self.loglevel = loglevel
@@ -126,12 +135,16 @@ class FaustEngine:
     def run(self) -> None:
         """Run the faust worker until SIGTERM/SIGINT."""
 
+        json_logs = self.settings.log_format == "json"
+
         class Worker(faust.Worker):
             def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
                 # faust's terminal spinner sets the root logger to DEBUG so that it spins on
                 # every record; that builds a log record for every message sent (a tenth of the
                 # CPU)
                 self.spinner = None
+                if json_logs:
+                    configure_logging("json")
 
         Worker(self.app, loglevel=self.loglevel).execute_from_commandline()
 
@@ -142,6 +155,13 @@ class FaustEngine:
         self.app.agent(self._genealogy, name="genealogy", concurrency=1)(self._genealogy_agent)
         self.app.timer(ws.settle_check_s, name="reconciliation-due")(self._send_due)
         self.app.on_partitions_revoked.connect(self._on_revoked)
+        if self.probe is not None:
+            self.probe.watch_assignment()
+            self.app.on_partitions_assigned.connect(self._on_assigned)
+
+    async def _on_assigned(self, *_: Any, **__: Any) -> None:
+        if self.probe is not None:
+            self.probe.assigned.set()
 
     async def _on_revoked(self, *_: Any, **__: Any) -> None:
         self.processor.cache.clear()
@@ -156,22 +176,48 @@ class FaustEngine:
         ws = self.settings.worker
         buffers = stream.take_events(ws.take_max, within=ws.take_within_s)  # type: ignore[attr-defined]
         async for events in buffers:
+            started = time.perf_counter()
             records = [_incoming(e) for e in events]
             self._events_by_code = {}
             for event, record in zip(events, records, strict=True):
                 if record.key is not None:
                     self._events_by_code[record.key.decode("utf-8", "replace")] = event
             result = self.processor.process(records)
-            await self._perform(result)
+            outputs = await self._perform(result)
+            if self.probe is not None:
+                self._observe(events, records, started, outputs)
 
-    async def _perform(self, result: StepResult) -> None:
+    def _observe(
+        self,
+        events: list[faust.EventT[bytes]],
+        records: list[Incoming],
+        started: float,
+        outputs: list[Output],
+    ) -> None:
+        if self.probe is None:
+            return
+        oldest = min((e.message.timestamp for e in events), default=0.0) * 1000
+        self.probe.buffer("streams.merge", records, oldest, started, outputs)
+        positions: dict[tuple[str, int], tuple[int, int | None]] = {}
+        for event in events:
+            tp = event.message.tp
+            try:
+                high = self.app.consumer.highwater(tp)
+            except (AttributeError, KeyError, RuntimeError):  # not known (yet)
+                high = None
+            positions[(tp.topic, tp.partition)] = (event.message.offset + 1, high)
+        self.probe.lag(positions)
+
+    async def _perform(self, result: StepResult) -> list[Output]:
         for code, chain in result.chains.items():
             with _in_partition_of(self._events_by_code[code]):
                 self.chains[code.encode()] = state.encode_chain(chain)
         self._track_pending(result.pending)
-        for output in self.io.outputs(result):
+        outputs = self.io.outputs(result)
+        for output in outputs:
             self._send(output)
         await self._out.flush()
+        return outputs
 
     def _send(self, output: Output) -> None:
         self._out.send(output.topic, output.key, output.value, output.headers)
@@ -194,13 +240,21 @@ class FaustEngine:
 
     async def _genealogy_agent(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            result = self.lineage.process([_incoming(event)])
+            started = time.perf_counter()
+            record = _incoming(event)
+            result = self.lineage.process([record])
             for code, node in result.nodes.items():
                 self.lots[code.encode()] = state.encode_node(node)
-            for letter in result.dead_letters:
-                await self._send_now(self._dlq, self.io.dead_letter(letter))
-            for child_event in result.derived:
-                await self._send_now(self._derived, self.io.derived(child_event))
+            letters = [self.io.dead_letter(letter) for letter in result.dead_letters]
+            derived = [self.io.derived(child_event) for child_event in result.derived]
+            for output in letters:
+                await self._send_now(self._dlq, output)
+            for output in derived:
+                await self._send_now(self._derived, output)
+            if self.probe is not None:
+                oldest = event.message.timestamp * 1000
+                outputs = [*letters, *derived]
+                self.probe.buffer("streams.genealogy", [record], oldest, started, outputs)
 
     async def _send_now(self, topic: faust.TopicT, output: Output) -> None:
         await topic.send(key=output.key, value=output.value, headers=output.headers)

@@ -34,6 +34,7 @@ from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
 from streams.engines.base import RecordIO, WorkerCodecs, WorkerTopics, state_dir
 from streams.engines.quix_stages import DeadlineTimer, LineageStage, MergeStage
+from streams.observe import WorkerProbe
 from streams.processor import ChainProcessor
 from tracesync.kafka_clients import common, quix_consumer_extra, quix_producer_extra
 from tracesync.settings import Settings
@@ -55,11 +56,19 @@ class QuixEngine:
     name = "quix"
 
     def __init__(
-        self, settings: Settings, topics: WorkerTopics, codecs: WorkerCodecs, loglevel: str
+        self,
+        settings: Settings,
+        topics: WorkerTopics,
+        codecs: WorkerCodecs,
+        loglevel: str,
+        probe: WorkerProbe | None = None,
     ) -> None:
         ws = settings.worker
         self.settings = settings
         self.loglevel = cast(LogLevel, loglevel.upper())
+        consumer_extra = quix_consumer_extra(ws.session_timeout_ms)
+        if probe is not None:
+            consumer_extra |= probe.consumer_extra()
         folder = state_dir(settings)
         folder.mkdir(parents=True, exist_ok=True)
         self.app = Application(
@@ -68,11 +77,12 @@ class QuixEngine:
             auto_offset_reset="earliest",
             commit_interval=ws.checkpoint_interval_s,
             commit_every=ws.checkpoint_max_records,
-            consumer_extra_config=quix_consumer_extra(ws.session_timeout_ms),
+            consumer_extra_config=consumer_extra,
             producer_extra_config=_producer_extra(settings),
             state_dir=folder,
             rocksdb_options=_rocksdb_options(),
-            loglevel=self.loglevel,
+            # with JSON logs, Quix logs through the root logger's handlers, not its own
+            loglevel=None if settings.log_format == "json" else self.loglevel,
             consumer_poll_timeout=ws.poll_timeout_s,
             processing_guarantee=ws.processing_guarantee,
         )
@@ -99,6 +109,7 @@ class QuixEngine:
             frame.sink(self.merge)
         self.lineage = LineageStage(context, GENEALOGY, LOTS, io)
         genealogy_frame.sink(self.lineage)
+        self.merge.probe = self.lineage.probe = probe
         timer = DeadlineTimer(context, MERGE, CHAINS, io=io, every_s=ws.settle_check_s)
         context.dataframe_registry.register_periodic_task(timer.tick)
 
@@ -107,6 +118,7 @@ class QuixEngine:
         logging.basicConfig(
             level=self.loglevel, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s"
         )
+        logging.getLogger("quixstreams").setLevel(self.loglevel)
         self.app.run()
 
     def _topic(self, name: str) -> Topic:

@@ -26,6 +26,7 @@ from streams.domain.genealogy import LotNode
 from streams.engines.base import Output, RecordIO, now_ms
 from streams.engines.deadlines import Deadlines
 from streams.lineage import LineageProcessor
+from streams.observe import WorkerProbe
 from streams.processor import ChainProcessor, Incoming
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class Stage(BaseSink):
         self._store_name = store_name
         self._records: list[Incoming] = []
         self._assignment: dict[int, StorePartition] = {}
+        self.probe: WorkerProbe | None = None
+        """Set by the engine: metrics of every flushed buffer."""
+        self._oldest_ms = 0
+        self._sent: list[Output] = []
 
     def __repr__(self) -> str:
         return f"<Stage {self._stream_id}>"
@@ -77,9 +82,19 @@ class Stage(BaseSink):
         offset: int,
     ) -> None:
         self._records.append(Incoming(key, value, topic, partition, offset))
+        if timestamp and (timestamp < self._oldest_ms or not self._oldest_ms):
+            self._oldest_ms = timestamp
 
     def flush(self) -> None:
+        started = time.perf_counter()
         records, self._records = self._records, []
+        self._process_all(records)
+        oldest, self._oldest_ms = self._oldest_ms, 0
+        sent, self._sent = self._sent, []
+        if self.probe is not None and records:
+            self.probe.buffer(f"streams.{self._stream_id}", records, oldest, started, sent)
+
+    def _process_all(self, records: list[Incoming]) -> None:
         assigned = self._assigned()
         by_partition: dict[int, list[Incoming]] = {}
         for record in records:
@@ -100,6 +115,7 @@ class Stage(BaseSink):
 
     def on_paused(self) -> None:
         self._records.clear()
+        self._oldest_ms = 0
 
     def process(
         self, partition: int, records: list[Incoming], transaction: PartitionTransaction[Any, Any]
@@ -113,6 +129,8 @@ class Stage(BaseSink):
         self._context.producer.produce(
             topic=output.topic, key=output.key, value=output.value, headers=output.headers
         )
+        if self.probe is not None:
+            self._sent.append(output)
 
     def _assigned(self) -> set[int]:
         store = self._context.state_manager.get_store(self._stream_id, self._store_name)

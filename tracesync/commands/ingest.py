@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from tracesync.commands.context import settings_from
+from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
 
 
@@ -25,13 +26,30 @@ def ingest() -> None:
 @ingest.command("api")
 @click.option("--host", default=None, help="Bind address [settings: ingest.host, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [settings: ingest.port, 18080].")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def api(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json."""
+def api(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
+    """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json.
+
+    /metrics, /healthz and /readyz are served on the same port (and on --metrics-port if given).
+    """
     from producers.bootstrap import serve_rest
 
-    settings = settings_from(ctx)
-    serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port)
+    settings, obs = observing(settings_from(ctx), "ingest-api", metrics_port, log_format)
+    try:
+        obs.serve()
+        serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port, obs)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        obs.close()
 
 
 def _stop_on_signals() -> threading.Event:
@@ -57,16 +75,28 @@ _ONCE = click.option("--once", is_flag=True, help="Handle what is there now, the
 @_MAPPING
 @click.option("--url", default=None, help="SQLAlchemy URL of the source database (one mapping).")
 @_ONCE
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def db(ctx: click.Context, mappings: tuple[Path, ...], url: str | None, once: bool) -> None:
+def db(
+    ctx: click.Context,
+    mappings: tuple[Path, ...],
+    url: str | None,
+    once: bool,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
     """Capture changes of source tables (poll by watermark, or drain an outbox) into Kafka."""
     from producers.bootstrap import run_db_ingest
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "ingest-db", metrics_port, log_format)
     try:
-        run_db_ingest(settings, mappings, url, _stop_on_signals(), once=once)
+        obs.serve()
+        run_db_ingest(settings, mappings, url, _stop_on_signals(), once=once, observability=obs)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        obs.close()
 
 
 @ingest.command("files")
@@ -78,13 +108,25 @@ def db(ctx: click.Context, mappings: tuple[Path, ...], url: str | None, once: bo
     help="Folder where CSV/XML exports are dropped.",
 )
 @_ONCE
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def files(ctx: click.Context, mappings: tuple[Path, ...], watch: Path, once: bool) -> None:
+def files(
+    ctx: click.Context,
+    mappings: tuple[Path, ...],
+    watch: Path,
+    once: bool,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
     """Publish dropped CSV/XML files; move them to processed/ or rejected/ with a report."""
     from producers.bootstrap import run_file_ingest
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "ingest-files", metrics_port, log_format)
     try:
-        run_file_ingest(settings, mappings, watch, _stop_on_signals(), once=once)
+        obs.serve()
+        run_file_ingest(settings, mappings, watch, _stop_on_signals(), once=once, observability=obs)
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        obs.close()

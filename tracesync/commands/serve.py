@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from types import FrameType
+from typing import Any
 
 import click
 
 from tracesync.commands.assess import edge_timings
 from tracesync.commands.context import settings_from
+from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
 
 
@@ -15,26 +17,36 @@ from tracesync.errors import TracesyncError
 @click.option("--store-url", help="SQLAlchemy URL (default: the settings').")
 @click.option("--host", help="Address to bind [default: the settings', 127.0.0.1].")
 @click.option("--port", type=int, help="Port [default: the settings'].")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int | None) -> None:
+def serve(
+    ctx: click.Context,
+    store_url: str | None,
+    host: str | None,
+    port: int | None,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
     """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/), with its
     assessment page (/assess).
 
     The live holds and alerts view follows the alerts topic and the dead-letter page reads the
     dlq.* topics, on the settings' Kafka; while the broker is down, they say so and retry.
+    /metrics, /healthz and /readyz (store reachable) are served on the same port (and on
+    --metrics-port if given).
     """
-    import uvicorn
-
     from serve.app import create_app
-    from serve.live import end_streams
     from serve.pipeline import pipeline_of
     from sinks.store.readonly import open_for_queries
     from tracesync.gs1.identifiers import master_data
+    from tracesync.observability.asgi import instrument
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "serve", metrics_port, log_format)
     try:
         engine = open_for_queries(store_url or settings.store_url)
         master = master_data(settings.exports)
+        obs.serve()
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     app = create_app(
@@ -45,13 +57,44 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
         assess_timings=edge_timings(settings),
         pipeline=pipeline_of(settings),
     )
+    obs.health.add("store reachable", lambda: _reachable(engine))
+    instrument(app, obs.metrics, obs.health)
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
-    config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="warning")
+    try:
+        _run(app, bind_host, bind_port, json_logs=settings.log_format == "json")
+    finally:
+        obs.close()
+
+
+def _run(app: Any, host: str, port: int, *, json_logs: bool) -> None:
+    """Uvicorn until SIGINT/SIGTERM, ending the open live streams first (they would hold the
+    shutdown up)."""
+    import uvicorn
+
+    from serve.live import end_streams
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        # JSON logs: uvicorn logs through the root logger's handlers, not its own
+        log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,
+    )
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            end_streams(app)  # open live streams would hold the shutdown up
+            end_streams(app)
             super().handle_exit(sig, frame)
 
     Server(config).run()
+
+
+def _reachable(engine: Any) -> bool:
+    """The store answers a trivial query."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return True

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from tracesync.commands.context import settings_from
+from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
 
 
@@ -36,6 +37,8 @@ def stop_on_signals() -> threading.Event:
 @click.option("--alerts-topic", help="Default: the catalog's trace.alerts.")
 @click.option("--dlq-topic", help="Default: the catalog's dlq.sinks.")
 @click.option("--group", help="Consumer group id (default: settings.store.sink_group).")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
 def store(
     ctx: click.Context,
@@ -44,13 +47,15 @@ def store(
     alerts_topic: str | None,
     dlq_topic: str | None,
     group: str | None,
+    metrics_port: int | None,
+    log_format: str | None,
 ) -> None:
     """Write chains and alerts to the trace store; offsets are committed after the database."""
     from sinks.bootstrap import build_store_sink
     from sinks.topics import SinkTopics
     from tracesync.topics import TopicCatalog
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "sink-store", metrics_port, log_format)
     default = SinkTopics.from_catalog(TopicCatalog.from_settings(settings))
     topics = SinkTopics(
         chain=chain_topic or default.chain,
@@ -58,11 +63,16 @@ def store(
         dead_letter=dlq_topic or default.dead_letter,
     )
     try:
-        runner = build_store_sink(settings, store_url=store_url, topics=topics, group=group)
+        obs.serve()
+        runner = build_store_sink(
+            settings, store_url=store_url, topics=topics, group=group, observability=obs
+        )
+        click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.writer!r}")
+        stats = runner.run(stop_on_signals())
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.writer!r}")
-    stats = runner.run(stop_on_signals())
+    finally:
+        obs.close()
     click.echo(f"store sink stopped: {stats}")
 
 
@@ -92,6 +102,8 @@ def _option_value(text: str) -> object:
 )
 @click.option("--group", default="tracesync-targets", show_default=True, help="Consumer group.")
 @click.option("--concurrency", default=8, show_default=True, help="Batches delivered at once.")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
 def targets(
     ctx: click.Context,
@@ -99,6 +111,8 @@ def targets(
     overrides: tuple[str, ...],
     group: str,
     concurrency: int,
+    metrics_port: int | None,
+    log_format: str | None,
 ) -> None:
     """Send chain changes to target systems (HTTP, table, file) by the routes file.
 
@@ -109,8 +123,9 @@ def targets(
     from sinks.bootstrap import build_targets_sink
     from sinks.targets.config import parse_override
 
-    settings = settings_from(ctx)
+    settings, obs = observing(settings_from(ctx), "sink-targets", metrics_port, log_format)
     try:
+        obs.serve()
         changes: dict[str, dict[str, object]] = {}
         for text in overrides:
             name, option, value = parse_override(text)
@@ -122,8 +137,10 @@ def targets(
             group=group,
             concurrency=concurrency,
             stop=stop_on_signals(),
+            observability=obs,
         )
     except TracesyncError as exc:
+        obs.close()
         raise click.ClickException(str(exc)) from exc
     runner = runtime.sink
     click.echo(
@@ -134,4 +151,5 @@ def targets(
         runner.run()
     finally:
         runtime.close()
+        obs.close()
     click.echo(f"targets sink stopped: {runner.stats.snapshot()}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from tracesync.commands.context import settings_from, with_worker
+from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.errors import TracesyncError
 
 
 @click.command("worker")
@@ -20,8 +22,17 @@ from tracesync.commands.context import settings_from, with_worker
     help="Name of this worker's local state folder; give each worker on one host its own.",
 )
 @click.option("--loglevel", default="info", show_default=True, help="Log level.")
+@METRICS_PORT
+@LOG_FORMAT
 @click.pass_context
-def worker(ctx: click.Context, engine: str | None, instance: str | None, loglevel: str) -> None:
+def worker(
+    ctx: click.Context,
+    engine: str | None,
+    instance: str | None,
+    loglevel: str,
+    metrics_port: int | None,
+    log_format: str | None,
+) -> None:
     """Merge the four source topics into one live trace chain per batch.
 
     Reads mes/erp/wms/qms.events, keeps the chains in per-partition RocksDB state backed by
@@ -33,4 +44,11 @@ def worker(ctx: click.Context, engine: str | None, instance: str | None, logleve
     from streams.bootstrap import build_worker
 
     settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
-    build_worker(settings, loglevel).run()
+    settings, obs = observing(settings, "worker", metrics_port, log_format)
+    try:
+        obs.serve()
+        build_worker(settings, loglevel, obs).run()
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        obs.close()

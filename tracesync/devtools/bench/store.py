@@ -32,6 +32,7 @@ from confluent_kafka import Producer
 from sqlalchemy import Engine, func, make_url, select, text
 
 from sinks.bootstrap import build_store_sink
+from sinks.observe import MeteredWriter
 from sinks.store import schema
 from sinks.store.database import TraceStore, create_store_engine
 from sinks.store.sink import StoreSink
@@ -184,8 +185,9 @@ def measure_store_sink(
         stored = _stored_batches(engine)
     finally:
         engine.dispose()
-        if isinstance(sink.writer, TraceStore):
-            sink.writer.engine.dispose()
+        store = sink.writer.inner if isinstance(sink.writer, MeteredWriter) else sink.writer
+        if isinstance(store, TraceStore):
+            store.engine.dispose()
     per_chain = 1e6 / max(stats.committed, 1)
     return {
         "dialect": make_url(store_url).get_backend_name(),

@@ -1,13 +1,15 @@
-"""``tracesync worker``: run the stream worker that keeps one trace chain per batch."""
+"""``tracesync worker``: run the stream worker that keeps one trace chain per batch;
+``tracesync worker rebuild``: rebuild its state from the source topics (``worker_rebuild``)."""
 
 from __future__ import annotations
 
 import click
 
 from tracesync.commands.context import settings_from, with_worker
+from tracesync.commands.worker_rebuild import rebuild_command
 
 
-@click.command("worker")
+@click.group("worker", invoke_without_command=True)
 @click.option(
     "--engine",
     type=click.Choice(["quix", "faust"]),
@@ -29,8 +31,16 @@ def worker(ctx: click.Context, engine: str | None, instance: str | None, logleve
     records to dlq.streams. Refuses to start when the source topics are not co-partitioned. Run
     several (same settings.worker.app_id, each its own --instance) and they split the
     partitions. Stops on SIGTERM/SIGINT; a restart, even after SIGKILL, loses nothing.
+
+    `tracesync worker rebuild` rebuilds the state under a new application id and compares.
     """
+    settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
+    if ctx.invoked_subcommand is not None:
+        ctx.find_root().obj = settings
+        return
     from streams.bootstrap import build_worker
 
-    settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
     build_worker(settings, loglevel).run()
+
+
+worker.add_command(rebuild_command)

@@ -1,7 +1,8 @@
 """End to end: ``tracesync demo`` as an operator runs it, against the session's broker and registry.
 
 The demo is a subprocess with its own ingest port and home; it must exit 0, print its three
-answers each saying it matches the oracle, and leave no process behind. The test then opens the
+answers each saying it matches the oracle, show its recovery (the store deleted, rebuilt and
+verified, each step printed), and leave no process behind. The test then opens the
 trace store the demo wrote and checks it on its own against a fresh simulation of the same plant:
 every chain equals the oracle and the reconciliation list is the oracle's list of discrepancies.
 """
@@ -35,6 +36,7 @@ ANSWERS = (
     "Recall: forward trace from a raw-material lot",
 )
 MATCHES = "=> matches the simulator's oracle"
+RECOVERY = "recovery: the trace store is lost, rebuilt and verified"
 
 
 def _demo_env(kafka: KafkaBroker, registry: Any, home: Path) -> dict[str, str]:
@@ -116,6 +118,12 @@ def test_demo_answers_match_the_oracle(
         assert section is not None, f"no answer {title!r}{tail}"
         assert MATCHES in section, f"{title}: does not say it matches the oracle{tail}"
     assert "DIFFERS" not in out
+    recovery = next((s for s in sections if s.startswith(RECOVERY)), None)
+    assert recovery is not None, f"no recovery section{tail}"
+    assert "stopped the store sink and deleted the trace store" in recovery, tail
+    assert "$ tracesync store rebuild" in recovery and "previous content kept as" in recovery, tail
+    assert "$ tracesync verify" in recovery and "verdict: OK" in recovery, tail
+    assert "=> recovered: OK" in recovery, tail
     assert f"worker on the {engine or 'quix'} engine" in out, tail
     assert "answered 422" in out and "payload.planned_quantity.value" in out, tail
     assert "payload.quantity.value" in out, "the CSV error report names the bad field" + tail

@@ -161,6 +161,7 @@ def test_rebuild_reports_a_difference_then_equals_the_live_chains_and_cuts_over(
     assert code == 0 and "verdict: OK" in checked, checked
 
     code, output = _cli(env, "worker", "rebuild", "--cutover")
+    print(output)  # the rebuild's own report: progress, rate, comparison (shown with -s)
     assert code == 0, output
     assert "verdict: OK" in output and "replayed" in output and "records/s" in output, output
     assert f"{'equal':<45} {len(before):>10}" in output, output

@@ -96,6 +96,6 @@ def test_the_demo_prints_the_console_url_and_a_viewer_key() -> None:
     lines = "\n".join(console_lines(Settings(serve={"host": "127.0.0.1", "port": 18091})))
     assert "console: http://127.0.0.1:18091/" in lines
     assert "viewer API key: dev-viewer-key" in lines
-    assert "?key=dev-viewer-key" in lines
+    assert "X-API-Key" in lines
     no_viewer = Settings(serve={"api_keys": {"ops": {"key": "k", "role": "operator"}}})
     assert "no viewer key configured" in "\n".join(console_lines(no_viewer))

@@ -39,7 +39,8 @@ def console_lines(settings: Settings) -> list[str]:
         return [f"  console: {url} (no viewer key configured: set TRACESYNC_SERVE__API_KEYS)"]
     return [
         f"  console: {url}  (viewer API key: {key})",
-        f"  open {url}?key={key} or send the header X-API-Key: {key} to {url}v1/...",
+        f"  open it and log in with the key; the API takes it as the header X-API-Key: "
+        f"{url}v1/batches/<code>",
     ]
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -37,14 +37,35 @@ from tracesync.topics import apply
 
 _POLL_S = 1.0
 _TIMEOUT_S = 15.0
-_COORDINATOR_BUSY = frozenset(
+_PASSING = frozenset(
     {
         KafkaError.NOT_COORDINATOR,
         KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
         KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
         KafkaError._TIMED_OUT,
     }
 )
+"""Errors of a broker that is still starting, or of topics just created: asked again."""
+
+T = TypeVar("T")
+
+
+def _retrying(call: Callable[[], T], what: str) -> T:
+    deadline = time.monotonic() + _TIMEOUT_S * 4
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            error = exc.args[0]
+            passing = error.code() in _PASSING or error.retriable()
+            if not passing or time.monotonic() > deadline:
+                raise InfrastructureError(f"cannot read {what}: {exc}") from exc
+            time.sleep(_POLL_S)
+
+
 _SUFFIX = "-rebuild-"
 
 
@@ -146,22 +167,23 @@ class GroupProgress:
         committed = self._committed(partitions)
         ranges = []
         for tp in committed:
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_S)
+            low, high = self._watermarks(tp)
             offset = tp.offset if tp.offset >= 0 else None
             ranges.append(PartitionRange(tp.topic, tp.partition, low, high, offset))
         return ranges
 
     def _committed(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
-        """The group's commits; a coordinator that is moving or loading is waited for."""
-        deadline = time.monotonic() + _TIMEOUT_S * 4
-        while True:
-            try:
-                return list(self._consumer.committed(partitions, timeout=_TIMEOUT_S))
-            except KafkaException as exc:
-                busy = exc.args[0].code() in _COORDINATOR_BUSY or exc.args[0].retriable()
-                if not busy or time.monotonic() > deadline:
-                    raise InfrastructureError(f"cannot read the group's offsets: {exc}") from exc
-                time.sleep(_POLL_S)
+        def ask() -> list[TopicPartition]:
+            return list(self._consumer.committed(partitions, timeout=_TIMEOUT_S))
+
+        return _retrying(ask, "the group's offsets")
+
+    def _watermarks(self, tp: TopicPartition) -> tuple[int, int]:
+        def ask() -> tuple[int, int]:
+            low, high = self._consumer.get_watermark_offsets(tp, timeout=_TIMEOUT_S)
+            return int(low), int(high)
+
+        return _retrying(ask, f"the offsets of {tp.topic}[{tp.partition}]")
 
     def _partitions(self, topic: str) -> list[TopicPartition]:
         metadata = self._consumer.list_topics(topic, timeout=_TIMEOUT_S).topics.get(topic)

@@ -27,6 +27,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from streams.bootstrap import worker_topics
 from tracesync.errors import ConfigurationError, InfrastructureError, TracesyncError
 from tracesync.kafka_clients import admin_client, consumer_config
 from tracesync.settings import KafkaSettings, Settings
@@ -149,14 +150,11 @@ def components(settings: Settings, targets_group: str = "tracesync-targets") -> 
     """The pipeline's consumer groups, by component name."""
     catalog = TopicCatalog.from_settings(settings)
     sources = tuple(spec.name for spec in catalog.by_role(TopicRole.SOURCE))
-    worker_topics = (
-        *sources,
-        catalog.topic("trace.derived").name,
-        catalog.topic("trace.genealogy").name,
-    )
+    own = worker_topics(settings)
+    worker_inputs = (*sources, own.derived, own.genealogy)
     sink_topics = (catalog.topic("trace.chain").name, catalog.topic("trace.alerts").name)
     return [
-        Component("worker", settings.worker.app_id, worker_topics),
+        Component("worker", settings.worker.app_id, worker_inputs),
         Component("store-sink", settings.store.sink_group, sink_topics),
         Component("targets-sink", targets_group, sink_topics),
     ]

@@ -1,8 +1,9 @@
 """The composition root of the stream worker: topics, codecs and the engine, from settings.
 
 ``tracesync worker`` calls :func:`build_worker`; tests call the same builders. The topic layout is
-checked (co-partitioned sources; for faust, its changelogs created up front) before the engine
-starts. The engine (``settings.worker.engine``) is imported only when chosen.
+checked (co-partitioned sources; for faust, its changelogs created up front; a rebuild's own
+topics created) before the engine starts. The engine (``settings.worker.engine``) is imported
+only when chosen.
 """
 
 from __future__ import annotations
@@ -17,16 +18,39 @@ from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
 
+def _catalog_under(settings: Settings, extra_prefix: str) -> TopicCatalog:
+    return TopicCatalog.build(settings.topic_prefix + extra_prefix, settings.source_partitions)
+
+
 def worker_topics(settings: Settings) -> WorkerTopics:
+    """The topics of this worker: the catalog's sources; its outputs under
+    ``worker.output_prefix`` and its own internal topics under ``worker.internal_prefix``."""
     cat = catalog(settings)
+    ws = settings.worker
+    own = _catalog_under(settings, ws.internal_prefix)
+    out = _catalog_under(settings, ws.output_prefix)
     return WorkerTopics(
         sources=tuple(spec.name for spec in cat.by_role(TopicRole.SOURCE)),
-        derived=cat.topic("trace.derived").name,
-        genealogy=cat.topic("trace.genealogy").name,
-        chain=cat.topic("trace.chain").name,
-        alerts=cat.topic("trace.alerts").name,
-        dead_letter=cat.dlq("streams"),
+        derived=own.topic("trace.derived").name,
+        genealogy=own.topic("trace.genealogy").name,
+        chain=out.topic("trace.chain").name,
+        alerts=out.topic("trace.alerts").name,
+        dead_letter=out.dlq("streams"),
     )
+
+
+def prefixed_worker_catalog(settings: Settings) -> TopicCatalog:
+    """The worker's topics that are not the catalog's (a rebuild's shadow and internal topics),
+    with the catalog's specs (partitions, compaction, retention) under their own names."""
+    ws = settings.worker
+    specs = []
+    if ws.output_prefix:
+        out = _catalog_under(settings, ws.output_prefix)
+        specs += [out.topic(name) for name in ("trace.chain", "trace.alerts", "dlq.streams")]
+    if ws.internal_prefix:
+        own = _catalog_under(settings, ws.internal_prefix)
+        specs += [own.topic(name) for name in ("trace.derived", "trace.genealogy")]
+    return TopicCatalog("", tuple(specs))
 
 
 def faust_changelog_catalog(settings: Settings) -> TopicCatalog:
@@ -73,6 +97,9 @@ def build_worker(
     With ``observability``, the engine reports its buffers, lag and readiness there."""
     ws = settings.worker
     ensure_topics(settings)
+    own = prefixed_worker_catalog(settings)
+    if own.topics:
+        apply(admin(settings), own)
     topics = worker_topics(settings)
     codecs = worker_codecs(settings, topics)
     probe = WorkerProbe(observability, ws.app_id) if observability is not None else None

@@ -181,6 +181,18 @@ class WorkerSettings(BaseModel):
         default="quix", description="stream engine: Quix Streams (default) or faust-streaming"
     )
     app_id: str = Field(default="tracesync-worker", description="consumer group and app id")
+    output_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="put before trace.chain, trace.alerts and dlq.streams (after topic_prefix): "
+        "a rebuilt worker writes to its own shadow topics; empty = the live topics",
+    )
+    internal_prefix: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.-]*$",
+        description="put before the worker's own trace.derived and trace.genealogy topics: a "
+        "rebuilt worker keeps its own, also after the cutover; empty = the catalog's",
+    )
     instance: str = Field(
         default="main",
         pattern=r"^[A-Za-z0-9_.-]+$",

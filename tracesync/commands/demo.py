@@ -3,7 +3,8 @@
 It starts what it needs (broker and registry unless they already run; worker, sinks and the
 three ingest edges as processes), feeds the plant through REST, database outbox and file drops
 while printing progress, waits until the trace store equals the simulator's oracle, answers a
-reconciliation, a complaint trace and a recall from the store, and stops what it started.
+reconciliation, a complaint trace and a recall from the store, shows one recovery (the store
+deleted, rebuilt from the chain topic and verified), and stops what it started.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from tracesync.errors import TracesyncError
 @click.command("demo")
 @click.option("--batches", default=300, show_default=True, help="Batches the plant produces.")
 @click.option("--seed", default=7, show_default=True, help="Simulation seed.")
-@click.option("--keep-running", is_flag=True, help="Leave components and infrastructure up.")
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave components and infrastructure up, and start the console (tracesync serve) on "
+    "the store; its URL and a viewer key are printed.",
+)
 @click.option(
     "--engine",
     type=click.Choice(["quix", "faust"]),
@@ -42,7 +48,9 @@ def demo(
 ) -> None:
     """Run the whole pipeline on a simulated plant and answer three questions from the store.
 
-    Exit code 0 when the trace store and every answer match the simulator's oracle.
+    After the answers the store is deleted, rebuilt from the chain topic and verified (the
+    runbook's lost-store recovery). Exit code 0 when the trace store and every answer match the
+    simulator's oracle and the recovered store verifies.
     """
     from tracesync.devtools.demo.run import DemoOptions, run_demo
 

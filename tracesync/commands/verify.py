@@ -19,14 +19,25 @@ def _progress(read: int, total: int) -> None:
 @click.option("--store-url", help="SQLAlchemy URL of the trace store (default: the settings').")
 @click.option("--topic", help="Chain topic (default: the catalog's trace.chain).")
 @click.option("--repair", is_flag=True, help="Write the topic's chain where the store differs.")
+@click.option(
+    "--rebuilt",
+    metavar="TOPIC",
+    help="Verify a rebuilt worker's shadow chain topic against the chain topic instead.",
+)
 @click.pass_context
-def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair: bool) -> None:
+def verify(
+    ctx: click.Context, store_url: str | None, topic: str | None, repair: bool, rebuilt: str | None
+) -> None:
     """Compare the store with the chain topic batch by batch (version and content hash).
 
     Prints the counts, the first differences and a verdict; exits 1 when they differ. With
     --repair, batches missing, stale or different in the store get the topic's newest chain,
-    and the comparison is run again.
+    and the comparison is run again. With --rebuilt TOPIC (the shadow chain topic that
+    `tracesync worker rebuild` printed), that topic is compared with the chain topic instead.
     """
+    if rebuilt is not None:
+        _verify_rebuilt(ctx, topic, rebuilt)
+        return
     from ops import verify as checks
     from ops.chain_topic import read_chain_topic
     from sinks.store.database import open_store
@@ -53,4 +64,20 @@ def verify(ctx: click.Context, store_url: str | None, topic: str | None, repair:
     for line in report.lines():
         click.echo(line)
     if not report.ok:
+        ctx.exit(1)
+
+
+def _verify_rebuilt(ctx: click.Context, topic: str | None, rebuilt: str) -> None:
+    from ops.rebuild_worker import compare_topics
+    from tracesync.bootstrap import catalog
+
+    settings = settings_from(ctx)
+    chain_topic = topic or catalog(settings).topic("trace.chain").name
+    try:
+        comparison, _ = compare_topics(settings, chain_topic, rebuilt)
+    except TracesyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in comparison.lines():
+        click.echo(line)
+    if not comparison.ok:
         ctx.exit(1)

@@ -1,4 +1,5 @@
-"""``tracesync worker``: run the stream worker that keeps one trace chain per batch."""
+"""``tracesync worker``: run the stream worker that keeps one trace chain per batch;
+``tracesync worker rebuild``: rebuild its state from the source topics (``worker_rebuild``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import click
 
 from tracesync.commands.context import settings_from, with_worker
 from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.commands.worker_rebuild import rebuild_command
 from tracesync.errors import TracesyncError
 
 
-@click.command("worker")
+@click.group("worker", invoke_without_command=True)
 @click.option(
     "--engine",
     type=click.Choice(["quix", "faust"]),
@@ -40,10 +42,15 @@ def worker(
     records to dlq.streams. Refuses to start when the source topics are not co-partitioned. Run
     several (same settings.worker.app_id, each its own --instance) and they split the
     partitions. Stops on SIGTERM/SIGINT; a restart, even after SIGKILL, loses nothing.
+
+    `tracesync worker rebuild` rebuilds the state under a new application id and compares.
     """
+    settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
+    if ctx.invoked_subcommand is not None:
+        ctx.find_root().obj = settings
+        return
     from streams.bootstrap import build_worker
 
-    settings = with_worker(settings_from(ctx), engine=engine, instance=instance)
     settings, obs = observing(settings, "worker", metrics_port, log_format)
     try:
         obs.serve()
@@ -52,3 +59,6 @@ def worker(
         raise click.ClickException(str(exc)) from exc
     finally:
         obs.close()
+
+
+worker.add_command(rebuild_command)

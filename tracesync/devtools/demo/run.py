@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from sinks.exports.demo import write_demo_exports
 from tracesync import bootstrap
-from tracesync.devtools.demo import answers, bad_input
+from tracesync.devtools.demo import answers, bad_input, console, recovery
 from tracesync.devtools.demo.feed import PlantFeed, create_erp_database, rest_base_url
 from tracesync.devtools.demo.plant_systems import WmsStandIn
 from tracesync.devtools.demo.progress import ProgressProbe
@@ -309,6 +309,12 @@ class DemoSession:
             self.echo(f"  {path}")
         return True
 
+    def recover(self) -> bool:
+        """The runbook's lost-store recovery, shown once: delete, rebuild, verify."""
+        heading(self.echo, "recovery: the trace store is lost, rebuilt and verified")
+        self.store.dispose()  # the demo's own connections go with the deleted file
+        return recovery.show_recovery(self.echo, self.settings, self.pipeline, self.run_.store_path)
+
     def look_further(self) -> None:
         heading(self.echo, "look further")
         complaint = answers.pick_complaint(self.sim.oracle)
@@ -318,10 +324,13 @@ class DemoSession:
     def close(self) -> None:
         self.store.dispose()
         if self.options.keep_running:
+            up = console.start_console(self.pipeline, self.settings)
             self.echo(
                 f"--keep-running: components and infrastructure stay up (logs in "
                 f"{self.run_.logs}); the WMS stand-in ends with this process"
             )
+            for line in console.console_lines(self.settings):
+                self.echo(line if up else f"{line} (NOT answering yet: see serve.log)")
             for name, component in self.pipeline.components.items():
                 self.echo(f"  {name} pid {component.pid}")
         else:
@@ -356,8 +365,9 @@ def run_demo(base: Settings, options: DemoOptions, echo: Echo = print) -> int:
             answered = session.ask() and session.write_exports()
         finally:
             feed.close()
+        recovered = session.recover()
         session.look_further()
-        ok = refused and reported and answered
+        ok = refused and reported and answered and recovered
         echo(f"demo took {session.elapsed():.0f} s: {'OK' if ok else 'FAILED'}")
         return 0 if ok else 1
     finally:

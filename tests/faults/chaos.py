@@ -148,18 +148,24 @@ class Chaos(threading.Thread):
         self.admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
         self.began = time.monotonic()
         self.stop = threading.Event()
+        self.done = threading.Event()
+        """every kill carried out and every victim started again"""
         self.error: BaseException | None = None
 
     def now(self) -> float:
         return time.monotonic() - self.began
 
     def run(self) -> None:
+        """Carry out the plan, then go on supervising until :meth:`close` (the catch-up)."""
         try:
-            while not self.stop.is_set() and (self.pending or self.down):
+            while not self.stop.is_set():
                 self.step()
+                if not (self.pending or self.down):
+                    self.done.set()
                 self.stop.wait(0.2)
         except BaseException as exc:  # reported by the test
             self.error = exc
+            self.done.set()
 
     def step(self) -> None:
         for victim, at in list(self.down.items()):

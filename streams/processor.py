@@ -6,8 +6,8 @@ messages to publish, records to dead-letter. Decoding failures and domain failur
 (dead letters carrying the reason), never exceptions escaping to the agent, with one exception:
 an :class:`~tracesync.errors.InfrastructureError` while decoding (the schema registry cannot be
 reached for a schema not cached yet) is not the record's fault. It escapes, so the engine commits
-nothing and the record is read again once the worker is restarted; dead-lettering it would drop
-a good event from its chain.
+nothing (quix: the worker stops and its restart reads the record again; faust: the engine retries
+the buffer until the registry answers); dead-lettering it would drop a good event from its chain.
 
 Re-delivery after a crash: a record that is already the winning version of its chain changes
 nothing, yet its chain's outputs may not have reached Kafka before the crash. So when a buffer

@@ -18,10 +18,11 @@ never stop for it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import faust
@@ -40,9 +41,33 @@ from streams.engines.base import (
 from streams.lineage import LineageProcessor
 from streams.output import OutputProducer
 from streams.processor import ChainProcessor, Incoming, StepResult
+from tracesync.errors import InfrastructureError
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
+RETRY_MAX_S = 10.0
+
+
+async def process_when_decodable(
+    process: Callable[[Sequence[Incoming]], StepResult],
+    records: Sequence[Incoming],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> StepResult:
+    """``process(records)``, again and again while the registry is away (InfrastructureError).
+
+    The processor lets that error escape (the records are good). Faust must not see it: its take
+    buffer acks every buffered event when the agent leaves it, so an escaping error would commit
+    the buffer unprocessed. Decoding comes first in ``process``, so a retry starts clean.
+    """
+    delay = 0.5
+    while True:
+        try:
+            return process(records)
+        except InfrastructureError as exc:
+            log.warning("cannot decode the buffer yet, again in %.1f s: %s", delay, exc)
+            await sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
 
 TABLES = ("chains", "lots", "pending")
 """The worker's tables; each has a compacted changelog topic ``<app_id>-<table>-changelog``."""
@@ -161,7 +186,7 @@ class FaustEngine:
             for event, record in zip(events, records, strict=True):
                 if record.key is not None:
                     self._events_by_code[record.key.decode("utf-8", "replace")] = event
-            result = self.processor.process(records)
+            result = await process_when_decodable(self.processor.process, records)
             await self._perform(result)
 
     async def _perform(self, result: StepResult) -> None:

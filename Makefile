@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv deps jars postgres system asyncapi-specs java-example lint typecheck
-.PHONY: test test-unit test-integration test-e2e demo bench clean
+.PHONY: test test-unit test-integration test-e2e test-faults demo bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -72,6 +72,10 @@ test-integration: deps ## the integration tier (real Kafka, registry, PostgreSQL
 
 test-e2e: deps ## the end-to-end tier (the whole pipeline, kills and restarts, the demo)
 	$(BIN)/pytest tests/e2e -q -m e2e --durations=10
+
+# TRACESYNC_FAULT_SEED=N picks the kill moments (the seed is printed); counts: var/test/artifacts/
+test-faults: deps ## the fault tier: >= 20 seeded SIGKILLs, PostgreSQL and registry outages
+	$(BIN)/pytest tests/faults -q -m faults -rA --durations=5
 
 demo: venv jars system ## set up and run the whole pipeline on embedded defaults
 	$(BIN)/tracesync demo

@@ -3,7 +3,11 @@
 Framework-free: the faust agent hands over :class:`Incoming` records (bytes plus their origin) and
 performs the returned :class:`StepResult` — tables to write, chain views, alerts and genealogy
 messages to publish, records to dead-letter. Decoding failures and domain failures are data here
-(dead letters carrying the reason), never exceptions escaping to the agent.
+(dead letters carrying the reason), never exceptions escaping to the agent, with one exception:
+an :class:`~tracesync.errors.InfrastructureError` while decoding (the schema registry cannot be
+reached for a schema not cached yet) is not the record's fault. It escapes, so the engine commits
+nothing (quix: the worker stops and its restart reads the record again; faust: the engine retries
+the buffer until the registry answers); dead-lettering it would drop a good event from its chain.
 
 Re-delivery after a crash: a record that is already the winning version of its chain changes
 nothing, yet its chain's outputs may not have reached Kafka before the crash. So when a buffer
@@ -26,7 +30,7 @@ from streams.domain.genealogy import GenealogyMessage, messages_for_change
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView, Derivation, derive, rederive
 from streams.stages import DECODE, LOAD, MERGE, NO_CLOCK, VIEW, StageClock
-from tracesync.errors import RecordError, RecordOrigin
+from tracesync.errors import InfrastructureError, RecordError, RecordOrigin
 
 STAGE = "streams"
 _T = TypeVar("_T")
@@ -172,6 +176,8 @@ class ChainProcessor:
         except RecordError as exc:
             result.dead_letters.append(DeadLetter(record, exc.describe()))
             return None
+        except InfrastructureError:
+            raise  # the registry is away: the record is good, it must be read again, not parked
         except Exception as exc:
             reason = f"undecodable: {type(exc).__name__}: {exc}"
             result.dead_letters.append(DeadLetter(record, reason))

@@ -4,8 +4,9 @@ Infrastructure (broker, registry, PostgreSQL) is started once per session by tho
 it cannot start, the tests that need it fail with the reason. Nothing is skipped for it.
 
 Every test gets the marker of its tier from its folder (``tests/unit`` -> ``unit``,
-``tests/integration`` -> ``integration``, ``tests/e2e`` -> ``e2e``), so ``pytest -m unit`` and
-the Makefile's tier targets select by tier; a test outside the tier folders is an error.
+``tests/integration`` -> ``integration``, ``tests/e2e`` -> ``e2e``, ``tests/faults`` ->
+``faults``), so ``pytest -m unit`` and the Makefile's tier targets select by tier; a test outside
+the tier folders is an error.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ warnings.filterwarnings(
 )
 
 TESTS = Path(__file__).resolve().parent
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "faults")
 
 pytest_plugins = sorted(
     f"tests.fixtures.{p.stem}" for p in (TESTS / "fixtures").glob("*.py") if p.stem != "__init__"

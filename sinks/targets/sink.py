@@ -115,6 +115,10 @@ class TargetSink:
         source = self._sources[str(message.topic())]
         try:
             record = self.decoders[source](message.value() or b"", origin)
+        except InfrastructureError:
+            # the registry is away (a schema not cached yet): the record is good and must come
+            # again; the poll is not committed and the sink stops for its supervisor to restart
+            raise
         except TracesyncError as exc:
             self._dead_letter(message, f"cannot decode: {exc}", {})
             return

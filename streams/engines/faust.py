@@ -18,11 +18,12 @@ never stop for it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import faust
@@ -42,10 +43,34 @@ from streams.lineage import LineageProcessor
 from streams.observe import WorkerProbe
 from streams.output import OutputProducer
 from streams.processor import ChainProcessor, Incoming, StepResult
+from tracesync.errors import InfrastructureError
 from tracesync.observability.logs import configure_logging
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
+RETRY_MAX_S = 10.0
+
+
+async def process_when_decodable(
+    process: Callable[[Sequence[Incoming]], StepResult],
+    records: Sequence[Incoming],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> StepResult:
+    """``process(records)``, again and again while the registry is away (InfrastructureError).
+
+    The processor lets that error escape (the records are good). Faust must not see it: its take
+    buffer acks every buffered event when the agent leaves it, so an escaping error would commit
+    the buffer unprocessed. Decoding comes first in ``process``, so a retry starts clean.
+    """
+    delay = 0.5
+    while True:
+        try:
+            return process(records)
+        except InfrastructureError as exc:
+            log.warning("cannot decode the buffer yet, again in %.1f s: %s", delay, exc)
+            await sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
 
 TABLES = ("chains", "lots", "pending")
 """The worker's tables; each has a compacted changelog topic ``<app_id>-<table>-changelog``."""
@@ -182,7 +207,7 @@ class FaustEngine:
             for event, record in zip(events, records, strict=True):
                 if record.key is not None:
                     self._events_by_code[record.key.decode("utf-8", "replace")] = event
-            result = self.processor.process(records)
+            result = await process_when_decodable(self.processor.process, records)
             outputs = await self._perform(result)
             if self.probe is not None:
                 self._observe(events, records, started, outputs)

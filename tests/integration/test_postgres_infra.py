@@ -2,7 +2,8 @@
 
 Covers what the sinks rely on: the version-guarded upsert (``ON CONFLICT ... DO UPDATE ... WHERE
 version < excluded.version``), a recursive CTE for genealogy walks, fresh databases per test, and
-stopping/starting the cluster with a connection pool that recovers afterwards.
+stopping/starting a server with a connection pool that recovers afterwards (the session's private
+server: the shared one serves other sessions too).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.fixtures.postgres import unique_database_name
 from tracesync.devtools.infra import postgres
+from tracesync.devtools.infra.private_postgres import PrivatePostgres
 from tracesync.settings import PostgresSettings
 
 pytestmark = pytest.mark.integration
@@ -146,20 +148,22 @@ def test_create_and_drop_database(postgres_server: PostgresSettings) -> None:
 
 
 def test_pool_recovers_after_cluster_stop_and_start(
-    postgres_server: PostgresSettings, postgres_url: str
+    private_postgres: PrivatePostgres, private_postgres_url: str
 ) -> None:
-    eng = create_engine(postgres_url, pool_pre_ping=True)
+    """On the session's private server (Debian's initdb/pg_ctl): the shared one is not ours."""
+    eng = create_engine(private_postgres_url, pool_pre_ping=True)
     try:
         metadata.create_all(eng)
         upsert_chain(eng, "B-7", 1, "before the outage")
 
-        postgres.stop(postgres_server)
+        private_postgres.stop()
         try:
-            assert not postgres.is_reachable(postgres_server)
+            assert not private_postgres.is_running()
+            assert not postgres.is_reachable(private_postgres.settings)
             with pytest.raises(OperationalError), eng.connect() as conn:
                 conn.execute(text("SELECT 1"))
         finally:
-            postgres.start(postgres_server)
+            private_postgres.start()
 
         assert stored_chain(eng, "B-7") == (1, "before the outage")
         assert upsert_chain(eng, "B-7", 2, "after the outage") == 1

@@ -28,8 +28,7 @@ from sinks.store.database import create_store_engine
 from tests.fixtures.kafka import KafkaBroker
 from tests.unit.store_plant import T0, chain
 from tracesync.contracts.record_serde import RecordSerde
-from tracesync.devtools.infra import postgres
-from tracesync.settings import PostgresSettings
+from tracesync.devtools.infra.private_postgres import PrivatePostgres
 
 pytestmark = pytest.mark.integration
 
@@ -316,8 +315,8 @@ OUTAGE_S = 30  # as long as the issue asks: the sink must ride out half a minute
 
 
 def test_sink_pauses_during_a_postgresql_outage_and_resumes_without_loss(
-    postgres_url: str,
-    postgres_server: PostgresSettings,
+    private_postgres_url: str,
+    private_postgres: PrivatePostgres,
     wiring: Wiring,
     start_sink: Callable[..., SinkProcess],
 ) -> None:
@@ -325,17 +324,18 @@ def test_sink_pauses_during_a_postgresql_outage_and_resumes_without_loss(
     codes = [f"O-{i}" for i in range(100)]
     first = shuffled_versions(codes, 3, seed=3)
     produce(bootstrap, topics.chain, encoded(first))
+    postgres_url = private_postgres_url  # a server of this session's own: stopping it is ours
     sink = start_sink(postgres_url, batch_max_records=50, retry_initial_s=0.2, retry_max_s=2)
     wait_for(lambda: store_state(postgres_url) == expected_state(first), 90, "the first part")
 
-    postgres.stop(postgres_server)
+    private_postgres.stop()
     try:
         second = [versioned(code, v) for v in (7, 4, 5) for code in codes]
         produce(bootstrap, topics.chain, encoded(second))
         time.sleep(OUTAGE_S)
         assert sink.proc.poll() is None, sink.log()
     finally:
-        postgres.start(postgres_server)
+        private_postgres.start()
 
     expected = expected_state(first + second)
     wait_for(lambda: store_state(postgres_url) == expected, 120, "the store after the outage")

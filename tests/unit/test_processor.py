@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from streams import state
 from streams.domain.chain import TraceChain
+from streams.domain.events import Event
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming
 from streams.stages import DECODE, LOAD, MERGE, VIEW, StageClock
 from tests.unit.domain_factory import completed, received
+from tracesync.contracts.registry_client import RegistryError
 
 
 def _incoming(event_bytes: bytes, code: str, offset: int) -> Incoming:
@@ -61,3 +65,30 @@ def test_the_next_buffer_goes_on_from_the_cached_view() -> None:
     assert view.version == 2
     assert view.production is cached.view.production  # derived incrementally
     assert view.warehouse.received_quantity is not None
+
+
+def test_a_registry_outage_while_decoding_escapes_instead_of_dead_lettering_good_records() -> None:
+    """Issue 15 fault run: a worker started while the registry was down parked good events."""
+
+    def decode(record: Incoming) -> Event:
+        if record.offset == 2:
+            raise RegistryError("registry at http://127.0.0.1:1 unreachable (get schema id 3)")
+        return state.decode_event(record.value or b"")
+
+    processor = ChainProcessor(decode=decode, load=lambda code: None, rules=ReconciliationRules())
+    with pytest.raises(RegistryError):
+        processor.process(_records())
+
+
+def test_a_record_that_cannot_be_decoded_is_still_dead_lettered() -> None:
+    def decode(record: Incoming) -> Event:
+        if record.offset == 2:
+            raise ValueError("not an event")
+        return state.decode_event(record.value or b"")
+
+    processor = ChainProcessor(decode=decode, load=lambda code: None, rules=ReconciliationRules())
+    result = processor.process(_records())
+    (letter,) = result.dead_letters
+    assert letter.record.offset == 2
+    assert letter.reason == "undecodable: ValueError: not an event"
+    assert sorted(result.chains) == ["B1", "B3"]

@@ -8,6 +8,13 @@ straight-line Python source once: one function per named record, appending to a 
 with decimals, timestamps and dates converted inline and every other logical type through
 fastavro's own ``LOGICAL_WRITERS``. The schema is the project's own, never data.
 
+A record is read from a dict (fastavro's form; a missing field takes its default) or from any
+other object by attribute, so that a frozen dataclass whose fields are the schema's is written
+as it is, without a copy into a dict. Such an object is taken to be immutable: its bytes are
+kept (a bounded cache per record type, keyed by identity and holding the object, so an identity
+is never reused while cached) and written again when the same object comes again, as the
+unchanged parts of a chain's successive views do. Decimal bytes are cached by value likewise.
+
 What it writes is byte for byte what fastavro writes, with two documented differences: a
 decimal with more fractional digits than the schema's scale is accepted when it is the same
 number (``Decimal("1.500")`` at scale 2), and one whose unscaled value has more digits than the

@@ -10,8 +10,12 @@ Agents (``concurrency=1``, at-least-once):
   where-used index, and sends inherited holds to the children on the derived topic.
 - a timer sends ``RECONCILIATION_DUE`` to batches whose settle time has passed.
 
-The merge agent's outputs go through a librdkafka producer flushed once per buffer
-(:mod:`streams.output`). Anything that fails for one record goes to the streams dead-letter topic
+The merge agent's outputs go through a librdkafka producer (:mod:`streams.output`). Chains are
+coalesced (:mod:`streams.coalesce`): a timer publishes, every ``worker.checkpoint_interval_s``,
+the latest view of each batch changed since, flushes the producer, and only then acks the
+buffers' records (their messages are held by an extra reference until then), so at most one
+chain record per batch goes out per interval and a record's offset is committed only after all
+it caused is stored. Anything that fails for one record goes to the streams dead-letter topic
 with the reason, the stage and the origin (topic, partition, offset) in its headers; the agents
 never stop for it.
 """
@@ -28,6 +32,7 @@ import faust
 from faust.streams import _current_event
 
 from streams import state
+from streams.coalesce import ChainCoalescer
 from streams.domain.reconcile import ReconciliationRules
 from streams.engines.base import (
     Output,
@@ -121,6 +126,8 @@ class FaustEngine:
         self.lineage = LineageProcessor(load=self._load_node)
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
         self._due_sent: set[str] = set()
+        self._coalescer: ChainCoalescer[faust.EventT[bytes]] = ChainCoalescer()
+        self._stream: faust.StreamT[bytes] | None = None
         self._register()
 
     def run(self) -> None:
@@ -141,9 +148,11 @@ class FaustEngine:
         self.app.agent(self._inputs, name="merge", concurrency=1)(self._merge_agent)
         self.app.agent(self._genealogy, name="genealogy", concurrency=1)(self._genealogy_agent)
         self.app.timer(ws.settle_check_s, name="reconciliation-due")(self._send_due)
+        self.app.timer(ws.checkpoint_interval_s, name="publish-chains")(self._publish)
         self.app.on_partitions_revoked.connect(self._on_revoked)
 
     async def _on_revoked(self, *_: Any, **__: Any) -> None:
+        await self._publish()
         self.processor.cache.clear()
 
     # -- merge ----------------------------------------------------------------------------
@@ -154,24 +163,39 @@ class FaustEngine:
 
     async def _merge_agent(self, stream: faust.StreamT[bytes]) -> None:
         ws = self.settings.worker
+        self._stream = stream
         buffers = stream.take_events(ws.take_max, within=ws.take_within_s)  # type: ignore[attr-defined]
         async for events in buffers:
+            for event in events:  # held: take_events' own ack leaves them to _publish
+                event.message.incref()
             records = [_incoming(e) for e in events]
             self._events_by_code = {}
             for event, record in zip(events, records, strict=True):
                 if record.key is not None:
                     self._events_by_code[record.key.decode("utf-8", "replace")] = event
             result = self.processor.process(records)
-            await self._perform(result)
+            self._perform(result, events)
 
-    async def _perform(self, result: StepResult) -> None:
+    def _perform(self, result: StepResult, events: list[faust.EventT[bytes]]) -> None:
         for code, chain in result.chains.items():
             with _in_partition_of(self._events_by_code[code]):
                 self.chains[code.encode()] = state.encode_chain(chain)
         self._track_pending(result.pending)
-        for output in self.io.outputs(result):
+        for output in self.io.outputs(self._coalescer.add(result, events)):
             self._send(output)
+
+    async def _publish(self) -> None:
+        """The latest view of every batch changed since the last call; then ack their records."""
+        pending = self._coalescer.take()
+        if not len(pending):
+            return
+        for view in pending.views.values():
+            self._send(self.io.chain(view))
         await self._out.flush()
+        stream = self._stream
+        if stream is not None:
+            for event in pending.tokens:
+                await stream.ack(event)
 
     def _send(self, output: Output) -> None:
         self._out.send(output.topic, output.key, output.value, output.headers)

@@ -104,7 +104,17 @@ def hop_latencies(
     """p50/p95/p99 of each hop over the batches in the store (see the module's doc)."""
     source = _latest_timestamps(settings, sources, last=False)
     chained = _latest_timestamps(settings, [chain], last=True)
-    stored = _stored_at_ms(store_url)
+    return hops_between(source, chained, _stored_at_ms(store_url))
+
+
+def hops_between(
+    source: dict[bytes, int], chained: dict[bytes, int], stored: dict[bytes, int]
+) -> dict[str, Any]:
+    """The hops' summaries from per-batch times (ms): latest source record, final chain, store.
+
+    A batch missing from any of the three is left out of every hop, so the hops count the same
+    batches.
+    """
     hops: dict[str, list[float]] = {name: [] for name in HOPS}
     for code, at in stored.items():
         if code not in source or code not in chained:

@@ -1,6 +1,11 @@
 """Avro records the worker publishes: a chain view as ``TraceChain``, an alert as ``Alert``.
 
 The shapes follow ``avro/TraceChain.avsc`` and ``avro/Alert.avsc`` field for field.
+:func:`chain_record` is the plain form (dicts and lists all the way down, as fastavro writes and
+reads them); :func:`chain_value` is what the worker hands its compiled writer
+(:mod:`tracesync.contracts.avro_writer`, which reads a record from a dict or from an object's
+attributes): the view's own frozen parts wherever their fields are the schema's, so that
+publishing a chain copies almost nothing. Both encode to the same bytes.
 """
 
 from __future__ import annotations
@@ -69,6 +74,38 @@ def chain_record(view: ChainView) -> dict[str, Any]:
             "missing": list(rec.missing),
         },
         "sources": list(view.sources),
+        "event_count": view.event_count,
+        "first_event_at": view.first_event_at,
+        "last_event_at": view.last_event_at,
+    }
+
+
+def chain_value(view: ChainView) -> dict[str, Any]:
+    """The ``TraceChain`` record of a view for the compiled writer (see the module's doc)."""
+    warehouse = view.warehouse
+    return {
+        "batch_code": view.batch_code,
+        "version": view.version,
+        "plant": view.plant,
+        "production": view.production,
+        "parameters": view.parameters,
+        "consumptions": view.consumptions,
+        "inspections": view.inspections,
+        "holds": view.holds,
+        "warehouse": {
+            "received_quantity": warehouse.received_quantity,
+            "issued_quantity": warehouse.issued_quantity,
+            "stock": _locations(warehouse.stock_by_location),
+            "last_counts": _locations(warehouse.last_counts),
+        },
+        "material_receipt": view.material_receipt,
+        "erp_received_quantity": view.erp_received_quantity,
+        "production_cost": view.production_cost,
+        "cost_currency": view.cost_currency,
+        "shipments": view.shipments,
+        "complaints": view.complaints,
+        "reconciliation": view.reconciliation,
+        "sources": view.sources,
         "event_count": view.event_count,
         "first_event_at": view.first_event_at,
         "last_event_at": view.last_event_at,

@@ -203,7 +203,10 @@ class WorkerSettings(BaseModel):
         description="exactly-once (Kafka transactions) is for the quix engine only",
     )
     checkpoint_interval_s: float = Field(
-        default=0.25, gt=0, description="quix: merge, write state and commit this often"
+        default=0.25,
+        gt=0,
+        description="quix: merge, write state and commit this often; faust: publish the "
+        "latest chains and ack their records this often",
     )
     checkpoint_max_records: int = Field(
         default=20_000, gt=0, description="quix: or after this many records, whichever is first"

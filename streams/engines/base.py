@@ -21,7 +21,7 @@ from streams.domain import genealogy as gen
 from streams.domain.events import Event
 from streams.domain.view import ChainView
 from streams.processor import DeadLetter, Incoming, StepResult
-from streams.records import alert_record, chain_record
+from streams.records import alert_record, chain_value
 from tracesync.deadletter import Headers, dead_letter_headers
 from tracesync.settings import Settings
 
@@ -114,7 +114,7 @@ class RecordIO:
     def chain(self, view: ChainView) -> Output:
         key = view.batch_code.encode()
         try:
-            value = self.codecs.encode_chain(chain_record(view))
+            value = self.codecs.encode_chain(chain_value(view))
         except Exception as exc:  # a chain that cannot be encoded is a bug; keep going
             log.exception("cannot encode chain %s", view.batch_code)
             record = Incoming(key, None, self.topics.chain, -1, -1)

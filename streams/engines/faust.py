@@ -10,8 +10,12 @@ Agents (``concurrency=1``, at-least-once):
   where-used index, and sends inherited holds to the children on the derived topic.
 - a timer sends ``RECONCILIATION_DUE`` to batches whose settle time has passed.
 
-The merge agent's outputs go through a librdkafka producer flushed once per buffer
-(:mod:`streams.output`). Anything that fails for one record goes to the streams dead-letter topic
+The merge agent's outputs go through a librdkafka producer (:mod:`streams.output`). Chains are
+coalesced (:mod:`streams.coalesce`): a timer publishes, every ``worker.checkpoint_interval_s``,
+the latest view of each batch changed since, flushes the producer, and only then acks the
+buffers' records (their messages are held by an extra reference until then), so at most one
+chain record per batch goes out per interval and a record's offset is committed only after all
+it caused is stored. Anything that fails for one record goes to the streams dead-letter topic
 with the reason, the stage and the origin (topic, partition, offset) in its headers; the agents
 never stop for it.
 """
@@ -30,6 +34,7 @@ import faust
 from faust.streams import _current_event
 
 from streams import state
+from streams.coalesce import ChainCoalescer
 from streams.domain.reconcile import ReconciliationRules
 from streams.engines.base import (
     Output,
@@ -112,24 +117,7 @@ class FaustEngine:
         self.io = RecordIO(topics, codecs, settings.plant)
         self.loglevel = loglevel
         self.rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
-        datadir = state_dir(settings)
-        datadir.parent.mkdir(parents=True, exist_ok=True)
-        self.app = faust.App(
-            ws.app_id,
-            broker=f"kafka://{settings.kafka.bootstrap_servers}",
-            store=ws.store,
-            datadir=str(datadir),
-            processing_guarantee="at_least_once",
-            topic_replication_factor=ws.replication_factor,
-            topic_partitions=settings.source_partitions,
-            topic_allow_declare=True,
-            consumer_auto_offset_reset="earliest",
-            broker_commit_interval=1.0,
-            broker_session_timeout=ws.session_timeout_ms / 1000,
-            web_enabled=False,
-            autodiscover=False,
-            producer_acks=-1,
-        )
+        self.app = _faust_app(settings)
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
         raw |= {"key_serializer": "raw", "value_serializer": "raw"}
         self._inputs = self.app.topic(*topics.merge_inputs, **raw)
@@ -155,6 +143,8 @@ class FaustEngine:
         self.lineage = LineageProcessor(load=self._load_node)
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
         self._due_sent: set[str] = set()
+        self._coalescer: ChainCoalescer[faust.EventT[bytes]] = ChainCoalescer()
+        self._stream: faust.StreamT[bytes] | None = None
         self._register()
 
     def run(self) -> None:
@@ -179,6 +169,7 @@ class FaustEngine:
         self.app.agent(self._inputs, name="merge", concurrency=1)(self._merge_agent)
         self.app.agent(self._genealogy, name="genealogy", concurrency=1)(self._genealogy_agent)
         self.app.timer(ws.settle_check_s, name="reconciliation-due")(self._send_due)
+        self.app.timer(ws.checkpoint_interval_s, name="publish-chains")(self._publish)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         if self.probe is not None:
             self.probe.watch_assignment()
@@ -189,6 +180,7 @@ class FaustEngine:
             self.probe.assigned.set()
 
     async def _on_revoked(self, *_: Any, **__: Any) -> None:
+        await self._publish()
         self.processor.cache.clear()
 
     # -- merge ----------------------------------------------------------------------------
@@ -199,16 +191,19 @@ class FaustEngine:
 
     async def _merge_agent(self, stream: faust.StreamT[bytes]) -> None:
         ws = self.settings.worker
+        self._stream = stream
         buffers = stream.take_events(ws.take_max, within=ws.take_within_s)  # type: ignore[attr-defined]
         async for events in buffers:
             started = time.perf_counter()
+            for event in events:  # held: take_events' own ack leaves them to _publish
+                event.message.incref()
             records = [_incoming(e) for e in events]
             self._events_by_code = {}
             for event, record in zip(events, records, strict=True):
                 if record.key is not None:
                     self._events_by_code[record.key.decode("utf-8", "replace")] = event
             result = await process_when_decodable(self.processor.process, records)
-            outputs = await self._perform(result)
+            outputs = self._perform(result, events)
             if self.probe is not None:
                 self._observe(events, records, started, outputs)
 
@@ -233,16 +228,31 @@ class FaustEngine:
             positions[(tp.topic, tp.partition)] = (event.message.offset + 1, high)
         self.probe.lag(positions)
 
-    async def _perform(self, result: StepResult) -> list[Output]:
+    def _perform(self, result: StepResult, events: list[faust.EventT[bytes]]) -> list[Output]:
         for code, chain in result.chains.items():
             with _in_partition_of(self._events_by_code[code]):
                 self.chains[code.encode()] = state.encode_chain(chain)
         self._track_pending(result.pending)
-        outputs = self.io.outputs(result)
+        outputs = self.io.outputs(self._coalescer.add(result, events))
         for output in outputs:
             self._send(output)
-        await self._out.flush()
         return outputs
+
+    async def _publish(self) -> None:
+        """The latest view of every batch changed since the last call; then ack their records."""
+        pending = self._coalescer.take()
+        if not len(pending):
+            return
+        chains = [self.io.chain(view) for view in pending.views.values()]
+        for output in chains:
+            self._send(output)
+        await self._out.flush()
+        if self.probe is not None:
+            self.probe.sent("streams.merge", chains)
+        stream = self._stream
+        if stream is not None:
+            for event in pending.tokens:
+                await stream.ack(event)
 
     def _send(self, output: Output) -> None:
         self._out.send(output.topic, output.key, output.value, output.headers)
@@ -293,6 +303,29 @@ class FaustEngine:
                 continue
             await self._send_now(self._derived, self.io.reconciliation_due(code, now))
             self._due_sent.add(code)
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    """The faust application: at-least-once, raw topics, state under the worker's folder."""
+    ws = settings.worker
+    datadir = state_dir(settings)
+    datadir.parent.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        ws.app_id,
+        broker=f"kafka://{settings.kafka.bootstrap_servers}",
+        store=ws.store,
+        datadir=str(datadir),
+        processing_guarantee="at_least_once",
+        topic_replication_factor=ws.replication_factor,
+        topic_partitions=settings.source_partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_session_timeout=ws.session_timeout_ms / 1000,
+        web_enabled=False,
+        autodiscover=False,
+        producer_acks=-1,
+    )
 
 
 def _incoming(event: faust.EventT[bytes]) -> Incoming:

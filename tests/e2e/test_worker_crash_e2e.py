@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from streams.bootstrap import worker_topics
 from tests.fixtures.kafka import KafkaBroker
@@ -152,11 +153,29 @@ def test_simulated_plant_survives_a_worker_crash(
         plant.close()
 
 
+_COORDINATOR_MOVING = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    }
+)
+
+
 def _assignments(settings: Settings) -> list[set[tuple[str, int]]]:
-    """The partitions each member of the worker's group holds now."""
+    """The partitions each member of the worker's group holds now (none while the group's
+    coordinator is still being found: NOT_COORDINATOR and the like are retriable)."""
     admin = admin_client(settings.kafka)
     group = settings.worker.app_id
-    described = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    try:
+        described = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError) and (
+            error.retriable() or error.code() in _COORDINATOR_MOVING
+        ):
+            return []
+        raise
     return [
         {(tp.topic, tp.partition) for tp in member.assignment.topic_partitions}
         for member in described.members

@@ -2,7 +2,9 @@
 
 Same wire formats as the envelope serde (:mod:`tracesync.contracts.serde`): Avro single-object
 encoding
-(fingerprint header) or the Confluent wire format (schema id from the registry).
+(fingerprint header) or the Confluent wire format (schema id from the registry). Records are
+written by a writer compiled from the schema (:mod:`tracesync.contracts.avro_writer`: the same
+bytes as fastavro's, several times faster), or by fastavro where the schema does not compile.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from tracesync.contracts.avro_writer import UnsupportedSchemaError, Writer, compile_writer
 from tracesync.contracts.schemas import SchemaSet, current
 from tracesync.contracts.wire_formats import (
     CONFLUENT_MAGIC,
@@ -31,8 +34,23 @@ class RecordSerde:
         self._schemas = schemas or current()
         self._schema = self._schemas.parsed(name)
         self._header = header
+        self._writer: Writer | None
+        try:
+            self._writer = compile_writer(self._schema)
+        except UnsupportedSchemaError:
+            self._writer = None
         # whatever this serde writes, it also reads the single-object form of the same schema
         self._readable = (header, SINGLE_OBJECT_MAGIC + self._schemas.fingerprint(name))
+
+    @property
+    def schema(self) -> Any:
+        """The fastavro-parsed schema."""
+        return self._schema
+
+    @property
+    def compiled(self) -> bool:
+        """Whether records are written by the compiled writer (else by fastavro)."""
+        return self._writer is not None
 
     @classmethod
     def single_object(cls, name: str) -> RecordSerde:
@@ -46,6 +64,13 @@ class RecordSerde:
         return cls(name, CONFLUENT_MAGIC + struct.pack(">I", schema_id), schemas)
 
     def encode(self, record: dict[str, Any]) -> bytes:
+        if self._writer is not None:
+            data = bytearray(self._header)
+            try:
+                self._writer(data, record)
+            except Exception as exc:
+                raise SerializationError(f"cannot encode {self.name}: {exc}") from exc
+            return bytes(data)
         out = io.BytesIO()
         out.write(self._header)
         try:

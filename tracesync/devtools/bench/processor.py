@@ -29,7 +29,7 @@ from streams import state
 from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming, StepResult
-from streams.records import alert_record, chain_record
+from streams.records import alert_record, chain_value
 from streams.stages import DECODE, LOAD, MERGE, VIEW, StageClock
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
@@ -75,7 +75,7 @@ class _Outputs:
         self.written += len(result.chains)
         started = self.clock.lap(ENCODE_STATE, started)
         for view in result.views:
-            self.chain_serde.encode(chain_record(view))
+            self.chain_serde.encode(chain_value(view))
         self.published += len(result.views)
         started = self.clock.lap(ENCODE_CHAIN, started)
         for alert in result.alerts:

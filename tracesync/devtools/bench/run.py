@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.devtools.bench.hops import hop_latencies
 from tracesync.devtools.bench.measure import PeakMemory, percentile, wait_until
 from tracesync.devtools.bench.workload import Workload, encode_now
 from tracesync.devtools.pipeline import LocalPipeline, OffsetProbe
@@ -289,6 +290,7 @@ def latency(
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
         memory.sample(_pids(pipeline))
         samples = _latencies_ms(phase.settings)
+        hops = hop_latencies(phase.settings, lags.sources, lags.chain, phase.settings.store_url)
     finally:
         pipeline.stop_components()
         lags.close()
@@ -303,6 +305,7 @@ def latency(
         "p95_ms": _round(percentile(samples, 0.95)),
         "p99_ms": _round(percentile(samples, 0.99)),
         "max_ms": _round(samples[-1] if samples else None),
+        "hops": hops,
         "peak_rss_mib": memory.mib(),
     }
 

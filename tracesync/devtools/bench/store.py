@@ -209,7 +209,7 @@ def measure_store_sink(
     }
 
 
-def _measure_default_stores(settings: Settings, chains: int, versions: int) -> list[dict[str, Any]]:
+def measure_default_stores(settings: Settings, chains: int, versions: int) -> list[dict[str, Any]]:
     """A fresh SQLite file and a fresh PostgreSQL database (dropped afterwards)."""
     run = uuid.uuid4().hex[:8]
     folder = (settings.home / "bench" / f"store-{run}").resolve()
@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for url in args.store_url
             ]
         else:
-            results = _measure_default_stores(settings, args.chains, args.versions)
+            results = measure_default_stores(settings, args.chains, args.versions)
     finally:
         infra.close()
     print(json.dumps({"store_sink": results}, indent=2))

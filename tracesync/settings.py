@@ -10,14 +10,30 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 
 
 class KafkaSettings(BaseModel):
-    """The Kafka broker the pipeline talks to, and how the local one is run."""
+    """The Kafka broker the pipeline talks to, how this process logs in, how the local one runs.
+
+    ``security_protocol = "SASL_SSL"``: TLS (the broker's certificate checked against
+    ``ssl_ca_location``) and SASL/SCRAM-SHA-512 as ``sasl_username``; each component runs with
+    its own principal (``tracesync kafka up --secure`` creates them, docs/runbook.md#security).
+    """
 
     bootstrap_servers: str = "127.0.0.1:19092"
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="PLAINTEXT (demo, tests) or SASL_SSL"
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = Field(default=None, description="this component's principal")
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the broker's certificate"
+    )
     version: str = "4.4.0"
     host: str = "127.0.0.1"
     broker_port: int = 19092
@@ -25,6 +41,14 @@ class KafkaSettings(BaseModel):
     cluster_base_port: int = 19192
     heap: str = "768m"
     start_timeout_s: float = 90.0
+
+    @model_validator(mode="after")
+    def _credentials_for_sasl(self) -> KafkaSettings:
+        if self.security_protocol == "SASL_SSL" and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                "kafka.security_protocol SASL_SSL needs kafka.sasl_username and kafka.sasl_password"
+            )
+        return self
 
 
 class RegistrySettings(BaseModel):

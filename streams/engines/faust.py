@@ -40,6 +40,7 @@ from streams.engines.base import (
 from streams.lineage import LineageProcessor
 from streams.output import OutputProducer
 from streams.processor import ChainProcessor, Incoming, StepResult
+from tracesync.kafka_clients import aiokafka_security
 from tracesync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class FaustEngine:
         self.app = faust.App(
             ws.app_id,
             broker=f"kafka://{settings.kafka.bootstrap_servers}",
+            broker_credentials=_credentials(settings),
             store=ws.store,
             datadir=str(datadir),
             processing_guarantee="at_least_once",
@@ -219,3 +221,9 @@ class FaustEngine:
 def _incoming(event: faust.EventT[bytes]) -> Incoming:
     message = event.message
     return Incoming(message.key, message.value, message.topic, message.partition, message.offset)
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """TLS and SASL/SCRAM for aiokafka, from the one Kafka-settings module (None: PLAINTEXT)."""
+    login = aiokafka_security(settings.kafka)
+    return faust.SASLCredentials(**login) if login else None

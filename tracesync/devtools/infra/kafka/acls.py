@@ -16,12 +16,14 @@ topic gets its ACLs without anyone writing them. Every principal may describe ev
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
     AclBinding,
+    AclBindingFilter,
     AclOperation,
     AclPermissionType,
     AdminClient,
@@ -123,7 +125,11 @@ def _worker_owned(app_id: str) -> list[Grant]:
 
 
 def apply(admin: AdminClient, grants: Iterable[Grant], timeout_s: float = 30.0) -> int:
-    """Create the ACLs (creating an existing one is a no-op); returns how many were sent."""
+    """Create the ACLs (creating an existing one is a no-op); returns how many were sent.
+
+    Returns once the broker enforces them: the controller commits the ACLs first, the broker's
+    authorizer learns them from the metadata log a moment later.
+    """
     bindings = [grant.binding() for grant in grants]
     if not bindings:
         return 0
@@ -135,4 +141,26 @@ def apply(admin: AdminClient, grants: Iterable[Grant], timeout_s: float = 30.0) 
             failures.append(f"{binding}: {exc}")
     if failures:
         raise InfrastructureError("could not create ACLs:\n- " + "\n- ".join(failures[:10]))
+    _wait_enforced(admin, {str(b) for b in bindings}, timeout_s)
     return len(bindings)
+
+
+def _wait_enforced(admin: AdminClient, wanted: set[str], timeout_s: float) -> None:
+    everything = AclBindingFilter(
+        ResourceType.ANY,
+        None,
+        ResourcePatternType.ANY,
+        None,
+        None,
+        AclOperation.ANY,
+        AclPermissionType.ANY,
+    )
+    deadline = time.monotonic() + timeout_s
+    while True:
+        known = {str(b) for b in admin.describe_acls(everything).result(timeout=timeout_s)}
+        missing = wanted - known
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise InfrastructureError(f"{len(missing)} ACLs not enforced after {timeout_s}s")
+        time.sleep(0.2)

@@ -19,7 +19,7 @@ def create_app(
     app = FastAPI(title="tracesync query API", version=__version__)
     app.state.engine = engine
     app.state.serve = settings
-    app.state.keys = KeyRing(settings.api_keys)
+    app.state.keys = KeyRing(settings)
     app.state.master = master
     app.include_router(api.router)
     app.include_router(downloads.router)

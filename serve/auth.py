@@ -2,18 +2,19 @@
 
 A key comes in the ``X-API-Key`` header, or (for the console) in the ``tracesync_key`` cookie.
 A missing key is 401, an unknown key 401, a known key without the needed role 403; each body
-names the problem.
+names the problem. Keys are hashed and matched in :mod:`tracesync.apikeys` (settings plus a keys
+file re-read on change).
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from tracesync.settings import ServeKey
+from tracesync import apikeys
+from tracesync.settings import ServeSettings
 
 KEY_HEADER = "X-API-Key"
 KEY_COOKIE = "tracesync_key"
@@ -33,18 +34,21 @@ class Caller:
 
 
 class KeyRing:
-    """The configured keys, compared in constant time."""
+    """The configured keys with their roles, compared in constant time."""
 
-    def __init__(self, keys: Mapping[str, ServeKey]) -> None:
-        self._keys = dict(keys)
+    def __init__(self, settings: ServeSettings) -> None:
+        fixed = [
+            apikeys.entry(name, key.key.get_secret_value(), key.role)
+            for name, key in settings.api_keys.items()
+        ]
+        self._ring = apikeys.key_ring("tracesync serve", fixed, settings.api_keys_file)
 
     def caller(self, given: str) -> Caller | None:
-        """Who ``given`` is, or ``None`` for an unknown key."""
-        found = None
-        for name, entry in self._keys.items():
-            if hmac.compare_digest(entry.key.get_secret_value().encode(), given.encode()):
-                found = Caller(name, entry.role)
-        return found
+        """Who ``given`` is, or ``None`` for an unknown key (or one without a known role)."""
+        found = self._ring.match(given)
+        if found is None or found.role not in ROLES_ALLOWED["read"]:
+            return None
+        return Caller(found.name, found.role)
 
 
 def presented_key(request: Request) -> str | None:

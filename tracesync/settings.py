@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tracesync.apikeys import hash_key
+
 SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 
 
@@ -113,17 +115,24 @@ class ProducerSettings(BaseModel):
     flush_timeout_s: float = Field(default=15.0, ge=0, description="wait on shutdown")
 
 
-def _dev_api_keys() -> dict[str, SecretStr]:
-    systems = ("MES", "ERP", "WMS", "QMS", "EPCIS")  # EPCIS: capture for every system
-    return {system: SecretStr(f"dev-{system.lower()}-key") for system in systems}
+DEV_INGEST_KEYS = {s: f"dev-{s.lower()}-key" for s in ("MES", "ERP", "WMS", "QMS", "EPCIS")}
+"""The demo's well-known ingest keys (EPCIS: capture for every system); only with demo_keys."""
+DEV_SERVE_KEYS = {role: f"dev-{role}-key" for role in ("viewer", "compliance", "operator")}
+"""The demo's well-known serve keys, one per role; only with demo_keys."""
 
 
 class IngestSettings(BaseModel):
-    """The ingest edge: REST API keys (one per source system) and request limits."""
+    """The ingest edge: REST API keys (one per source system) and request limits.
+
+    No default keys: each is made with ``tracesync keys new`` and stored as its hash.
+    """
 
     api_keys: dict[str, SecretStr] = Field(
-        default_factory=_dev_api_keys,
-        description="source system -> API key; the dev defaults are for the demo only",
+        default_factory=dict,
+        description="source system -> sha256: hash of its API key (README: API keys)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="TOML [[key]] name/hash entries, re-read when it changes"
     )
     host: str = "127.0.0.1"
     port: int = 18080
@@ -137,21 +146,19 @@ ServeRole = Literal["viewer", "compliance", "operator"]
 class ServeKey(BaseModel):
     """One API key of the query API and console, and the role it grants."""
 
-    key: SecretStr
+    key: SecretStr = Field(description="sha256: hash of the key")
     role: ServeRole
-
-
-def _dev_serve_keys() -> dict[str, ServeKey]:
-    roles: tuple[ServeRole, ...] = ("viewer", "compliance", "operator")
-    return {role: ServeKey(key=SecretStr(f"dev-{role}-key"), role=role) for role in roles}
 
 
 class ServeSettings(BaseModel):
     """``tracesync serve``: the query API and web console (address, API keys with roles)."""
 
     api_keys: dict[str, ServeKey] = Field(
-        default_factory=_dev_serve_keys,
-        description="key name -> key and role; the dev defaults are for the demo only",
+        default_factory=dict,
+        description="key name -> sha256: hash of the key and its role (README: API keys)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="TOML [[key]] name/hash/role entries, re-read when it changes"
     )
     host: str = "127.0.0.1"
     port: int = 18090
@@ -270,6 +277,25 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     exports: ExportSettings = ExportSettings()
     serve: ServeSettings = ServeSettings()
+    demo_keys: bool = Field(
+        default=False,
+        description="accept the demo's well-known API keys (dev-mes-key ...) where none are "
+        "configured; for the demo and tests only",
+    )
+
+    @model_validator(mode="after")
+    def _demo_keys(self) -> Settings:
+        if self.demo_keys and not self.ingest.api_keys:
+            hashed = {system: SecretStr(hash_key(key)) for system, key in DEV_INGEST_KEYS.items()}
+            self.ingest = self.ingest.model_copy(update={"api_keys": hashed})
+        if self.demo_keys and not self.serve.api_keys:
+            roles: dict[str, ServeRole] = {r: r for r in ("viewer", "compliance", "operator")}
+            serve = {
+                name: ServeKey(key=SecretStr(hash_key(key)), role=roles[name])
+                for name, key in DEV_SERVE_KEYS.items()
+            }
+            self.serve = self.serve.model_copy(update={"api_keys": serve})
+        return self
 
     @property
     def store_url(self) -> str:

@@ -1,18 +1,21 @@
 """The pipeline over SASL_SSL: TLS, SCRAM logins per component, ACLs that refuse the rest.
 
 The broker is the project's own secure node (``tests/fixtures/kafka_secure.py``). Events go in
-through the idempotent producer core as ``ingest``, the Quix worker merges them as ``worker``,
-the store sink writes them as ``store-sink``; a client without a login or with a wrong password
-is refused, a principal outside its ACLs is denied, and no password appears in any log.
+through the REST ingest (API keys from a keys file, stored hashed) as ``ingest``, the Quix worker
+merges them as ``worker``, the store sink writes them as ``store-sink``; a client without a login
+or with a wrong password is refused, a principal outside its ACLs is denied, and no password or
+API key appears in any log.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
@@ -21,11 +24,14 @@ from sqlalchemy import select
 from sinks.store import schema
 from sinks.store.database import create_store_engine
 from tests.fixtures.kafka_secure import SecureBroker
-from tests.integration.test_worker_pipeline import Plant, publish
-from tracesync import bootstrap
+from tests.integration.test_worker_pipeline import Plant
+from tests.slot import port
+from tracesync import apikeys, bootstrap
 from tracesync.devtools.supervise import Component, wait_for
 from tracesync.kafka_clients import admin_config, consumer_config, producer_config
 from tracesync.settings import KafkaSettings, ProducerSettings
+
+REST_PORT = port(29096)
 
 
 def _fields(tmp_path: Path) -> dict[str, Any]:
@@ -59,7 +65,25 @@ def test_the_pipeline_runs_over_sasl_ssl_with_one_principal_per_component(
     plant = Plant()
     plant.batch("RAW-1", "500", [])
     plant.batch("FG-1", "50", ["RAW-1"], minute=10)
-    publish(secure_broker.settings_for("ingest", **fields), plant.events)
+    keys = {system: apikeys.new_key() for system in ("MES", "WMS", "ERP")}
+    keys_file = tmp_path / "ingest-keys.toml"
+    keys_file.write_text(
+        "".join(f'[[key]]\nname = "{s}"\nhash = "{apikeys.hash_key(k)}"\n' for s, k in keys.items())
+    )
+    ingest_settings = secure_broker.settings_for(  # only the keys of the file, no demo keys
+        "ingest", **fields, ingest={"port": REST_PORT, "api_keys_file": keys_file}, demo_keys=False
+    )
+    assert ingest_settings.ingest.api_keys == {}
+    rest = Component(
+        ["ingest", "api", "--host", "127.0.0.1", "--port", str(REST_PORT)],
+        ingest_settings,
+        tmp_path / "ingest.log",
+    )
+    rest.start()
+    try:
+        _post_all(plant.events, keys, rest)
+    finally:
+        rest.stop()
 
     worker = Component(
         ["worker", "--loglevel", "info"],
@@ -77,11 +101,38 @@ def test_the_pipeline_runs_over_sasl_ssl_with_one_principal_per_component(
     finally:
         worker.stop()
         sink.stop()
-    logs = (tmp_path / "worker.log").read_text() + (tmp_path / "sink.log").read_text()
+    logs = "".join((tmp_path / f"{n}.log").read_text() for n in ("ingest", "worker", "sink"))
     assert "'sasl.username': 'worker'" in logs  # the worker logged its connection settings
     assert re.search(r"chains_written=[1-9]", logs)  # and the sink what it wrote
     for principal, password in secure_broker.passwords.items():
         assert password not in logs, f"the password of {principal} appears in a log"
+    for system, key in keys.items():
+        assert key not in logs, f"the API key of {system} appears in a log"
+
+
+def _post_all(events: list[dict[str, Any]], keys: dict[str, str], rest: Component) -> None:
+    """POST every event to its system's route with that system's key; each must be a 202."""
+    url = f"http://127.0.0.1:{REST_PORT}"
+    assert wait_for(lambda: _healthy(url), 60, alive=[rest]), rest.log_tail()
+    for event in events:
+        system = event["source_system"]
+        body = {k: event[k] for k in ("event_type", "source_ref", "source_seq", "batch_code")}
+        body["occurred_at"] = event["occurred_at"].isoformat()
+        body["payload"] = json.loads(json.dumps(event["payload"], default=str))
+        answer = httpx.post(
+            f"{url}/v1/{system.lower()}/events",
+            json=body,
+            headers={"X-API-Key": keys[system]},
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_client_without_a_login_or_with_a_wrong_password_is_refused(

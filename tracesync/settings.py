@@ -286,15 +286,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _demo_keys(self) -> Settings:
         if self.demo_keys and not self.ingest.api_keys:
-            hashed = {system: SecretStr(hash_key(key)) for system, key in DEV_INGEST_KEYS.items()}
-            self.ingest = self.ingest.model_copy(update={"api_keys": hashed})
+            self.ingest = self.ingest.model_copy(update={"api_keys": _demo_ingest_keys()})
         if self.demo_keys and not self.serve.api_keys:
-            roles: dict[str, ServeRole] = {r: r for r in ("viewer", "compliance", "operator")}
-            serve = {
-                name: ServeKey(key=SecretStr(hash_key(key)), role=roles[name])
-                for name, key in DEV_SERVE_KEYS.items()
-            }
-            self.serve = self.serve.model_copy(update={"api_keys": serve})
+            self.serve = self.serve.model_copy(update={"api_keys": _demo_serve_keys()})
         return self
 
     @property
@@ -302,6 +296,26 @@ class Settings(BaseSettings):
         if self.store.url is not None:
             return self.store.url.get_secret_value()
         return f"sqlite:///{(self.home / 'store' / 'trace.db').resolve()}"
+
+
+def _demo_ingest_keys() -> dict[str, SecretStr]:
+    return {system: SecretStr(hash_key(key)) for system, key in DEV_INGEST_KEYS.items()}
+
+
+def _demo_serve_keys() -> dict[str, ServeKey]:
+    roles: dict[str, ServeRole] = {"viewer": "viewer", "compliance": "compliance"}
+    roles["operator"] = "operator"
+    return {
+        name: ServeKey(key=SecretStr(hash_key(key)), role=roles[name])
+        for name, key in DEV_SERVE_KEYS.items()
+    }
+
+
+def with_demo_keys(settings: Settings) -> Settings:
+    """``settings`` accepting the demo's well-known API keys and no others (demo, benchmark)."""
+    ingest = settings.ingest.model_copy(update={"api_keys": _demo_ingest_keys()})
+    serve = settings.serve.model_copy(update={"api_keys": _demo_serve_keys()})
+    return settings.model_copy(update={"ingest": ingest, "serve": serve, "demo_keys": True})
 
 
 def load_settings() -> Settings:

@@ -45,14 +45,11 @@ def demo(
     Exit code 0 when the trace store and every answer match the simulator's oracle.
     """
     from tracesync.devtools.demo.run import DemoOptions, run_demo
-    from tracesync.settings import Settings
+    from tracesync.settings import with_demo_keys
 
     settings = with_worker(settings_from(ctx), engine=engine)
     # the demo's well-known API keys: a local showcase, never a plant
-    settings = Settings.model_validate(
-        settings.model_dump(exclude={"ingest": {"api_keys"}, "serve": {"api_keys"}})
-        | {"demo_keys": True}
-    )
+    settings = with_demo_keys(settings)
     options = DemoOptions(batches, seed, keep_running, timeout_s)
     try:
         code = run_demo(settings, options, echo=click.echo)

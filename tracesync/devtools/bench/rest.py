@@ -34,7 +34,7 @@ from tracesync.devtools.bench.rest_load import ClientKind, LoadResult, Target, r
 from tracesync.devtools.supervise import Component
 from tracesync.errors import InfrastructureError
 from tracesync.kafka_clients import admin_client, consumer_config
-from tracesync.settings import DEV_INGEST_KEYS, Settings, load_settings
+from tracesync.settings import DEV_INGEST_KEYS, Settings, load_settings, with_demo_keys
 from tracesync.topics import TopicCatalog, apply
 
 PATH = "/v1/mes/events"
@@ -57,9 +57,7 @@ def measure_rest(
     home = (settings.home / "bench" / f"rest-{run}").resolve()
     home.mkdir(parents=True, exist_ok=True)
     # the benchmark's ingest accepts the demo's well-known keys, whatever else is configured
-    settings = Settings.model_validate(
-        settings.model_dump(exclude={"ingest": {"api_keys"}}) | {"home": home, "demo_keys": True}
-    )
+    settings = with_demo_keys(settings.model_copy(update={"home": home}))
     args = ["ingest", "api", "--host", "127.0.0.1", "--port", str(port)]
     server = Component(args, settings, home / "ingest-api.log").start()
     try:

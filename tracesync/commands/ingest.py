@@ -31,7 +31,10 @@ def api(ctx: click.Context, host: str | None, port: int | None) -> None:
     from producers.bootstrap import serve_rest
 
     settings = settings_from(ctx)
-    serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port)
+    try:
+        serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port)
+    except TracesyncError as exc:  # e.g. no API keys configured
+        raise click.ClickException(str(exc)) from exc
 
 
 def _stop_on_signals() -> threading.Event:

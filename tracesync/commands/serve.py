@@ -25,9 +25,9 @@ def serve(ctx: click.Context, store_url: str | None, host: str | None, port: int
     try:
         engine = open_for_queries(store_url or settings.store_url)
         master = master_data(settings.exports)
+        app = create_app(engine, settings.serve, master)  # refused without API keys
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = create_app(engine, settings.serve, master)
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
     uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")

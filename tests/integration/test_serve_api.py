@@ -14,7 +14,7 @@ from sinks.store.queries import recall, trace
 from sinks.store.report import report_dict
 from sinks.store.rows import chain_rows
 from tests.unit.store_plant import plant
-from tracesync.settings import ServeSettings
+from tracesync.settings import ServeSettings, Settings
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
 COMPLIANCE = {"X-API-Key": "dev-compliance-key"}
@@ -32,7 +32,9 @@ def store(store_url: str) -> Iterator[TraceStore]:
 
 @pytest.fixture
 def client(store: TraceStore) -> Iterator[TestClient]:
-    with TestClient(create_app(store.engine, ServeSettings(page_limit=3))) as client:
+    with TestClient(
+        create_app(store.engine, Settings(serve=ServeSettings(page_limit=3)).serve)
+    ) as client:
         yield client
 
 

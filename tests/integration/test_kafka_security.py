@@ -56,10 +56,12 @@ def _stored_batches(url: str) -> set[str]:
         engine.dispose()
 
 
+@pytest.mark.parametrize("engine", ["quix", "faust"])
 def test_the_pipeline_runs_over_sasl_ssl_with_one_principal_per_component(
-    secure_broker: SecureBroker, tmp_path: Path
+    secure_broker: SecureBroker, tmp_path: Path, engine: str
 ) -> None:
     fields = _fields(tmp_path)
+    fields["worker"]["engine"] = engine
     as_admin = secure_broker.settings_for("admin", **fields)
     assert secure_broker.grant(as_admin) > 0
     plant = Plant()
@@ -102,7 +104,8 @@ def test_the_pipeline_runs_over_sasl_ssl_with_one_principal_per_component(
         worker.stop()
         sink.stop()
     logs = "".join((tmp_path / f"{n}.log").read_text() for n in ("ingest", "worker", "sink"))
-    assert "'sasl.username': 'worker'" in logs  # the worker logged its connection settings
+    if engine == "quix":  # Quix logs its connection settings, the password masked
+        assert "'sasl.username': 'worker'" in logs
     assert re.search(r"chains_written=[1-9]", logs)  # and the sink what it wrote
     for principal, password in secure_broker.passwords.items():
         assert password not in logs, f"the password of {principal} appears in a log"

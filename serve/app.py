@@ -57,7 +57,7 @@ def create_app(
     app.state.serve = settings
     secret = settings.session_secret
     signer = TokenSigner(secret.get_secret_value().encode() if secret else None)
-    app.state.keys = KeyRing(settings.api_keys, signer)
+    app.state.keys = KeyRing(settings, signer)
     app.state.master = master
     app.state.time_zone = zone_named(time_zone)
     app.state.assess_timings = assess_timings or EdgeTimings()

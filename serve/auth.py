@@ -3,19 +3,21 @@
 A request is identified by the key in the ``X-API-Key`` header, else by the console's session
 cookie (``tracesync_key``: a signed, expiring token set at login, never the key itself), else, on
 the live stream only, by a short-lived ``?token=`` (:mod:`serve.tokens`). A missing or unknown key
-or token is 401, a known one without the needed role 403; each body names the problem.
+or token is 401, a known one without the needed role 403; each body names the problem. Keys are
+hashed and matched in :mod:`tracesync.apikeys` (settings plus a keys file re-read on change), so
+a rotated key works at once and a token of a removed key stops working.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
 from serve.tokens import TokenSigner
-from tracesync.settings import ServeKey
+from tracesync import apikeys
+from tracesync.settings import ServeSettings
 
 KEY_HEADER = "X-API-Key"
 KEY_COOKIE = "tracesync_key"
@@ -39,19 +41,23 @@ class Caller:
 
 
 class KeyRing:
-    """The configured keys, compared in constant time, and the tokens that stand for them."""
+    """The configured keys with their roles, compared in constant time, and the tokens that
+    stand for them."""
 
-    def __init__(self, keys: Mapping[str, ServeKey], signer: TokenSigner | None = None) -> None:
-        self._keys = dict(keys)
+    def __init__(self, settings: ServeSettings, signer: TokenSigner | None = None) -> None:
+        fixed = [
+            apikeys.entry(name, key.key.get_secret_value(), key.role)
+            for name, key in settings.api_keys.items()
+        ]
+        self._ring = apikeys.key_ring("tracesync serve", fixed, settings.api_keys_file)
         self._signer = signer or TokenSigner()
 
     def caller(self, given: str) -> Caller | None:
-        """Who ``given`` is, or ``None`` for an unknown key."""
-        found = None
-        for name, entry in self._keys.items():
-            if hmac.compare_digest(entry.key.get_secret_value().encode(), given.encode()):
-                found = Caller(name, entry.role)
-        return found
+        """Who ``given`` is, or ``None`` for an unknown key (or one without a known role)."""
+        found = self._ring.match(given)
+        if found is None or found.role not in ROLES_ALLOWED["read"]:
+            return None
+        return Caller(found.name, found.role)
 
     def token(self, caller: Caller, ttl_s: float, purpose: str) -> str:
         """A signed token standing for ``caller`` for ``ttl_s`` seconds."""
@@ -63,8 +69,7 @@ class KeyRing:
         if claims is None:
             return None, why
         name, role = claims
-        entry = self._keys.get(name)
-        if entry is None or entry.role != role:
+        if not any(e.name == name and e.role == role for e in self._ring.entries()):
             return None, f"the key {name!r} of this {purpose} token is no longer configured"
         return Caller(name, role), ""
 

@@ -11,6 +11,7 @@ the tier folders is an error.
 
 from __future__ import annotations
 
+import os
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -30,6 +31,10 @@ warnings.filterwarnings(
     message="The httpx module is deprecated",
     category=authlib.deprecate.AuthlibDeprecationWarning,
 )
+
+# Tests talk to the REST ingest and serve with the demo's well-known keys (dev-mes-key ...), which
+# outside the demo are never accepted; tests of the real key handling unset this.
+os.environ.setdefault("TRACESYNC_DEMO_KEYS", "true")
 
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "e2e", "faults")

@@ -8,6 +8,7 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
+from tracesync.kafka_clients import common
 from tracesync.settings import Settings
 
 _ORIGIN = ("dlq.topic", "dlq.partition", "dlq.offset")
@@ -18,8 +19,8 @@ class TopicReader:
 
     def __init__(self, settings: Settings, topic: str, decode: Callable[[bytes], Any]) -> None:
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka.bootstrap_servers,
+            common(settings.kafka)
+            | {
                 "group.id": f"reader-{uuid.uuid4().hex}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,

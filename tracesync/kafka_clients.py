@@ -1,13 +1,16 @@
 """Every Kafka client configuration of the project, built from the typed settings.
 
-Producers, consumers and admin clients all start from :func:`common` (where TLS and SASL settings
-will go, once), so no module writes a librdkafka dictionary by hand. Producers are idempotent with
+Producers, consumers and admin clients all start from :func:`common` (the brokers, and TLS with
+SASL/SCRAM when ``security_protocol`` is ``SASL_SSL``), so no module writes a librdkafka
+dictionary by hand; the faust engine's aiokafka clients get the same login from
+:func:`aiokafka_security`. Producers are idempotent with
 ``acks=all`` and ``partitioner=murmur2_random``: keys land in the partitions that Java clients,
 aiokafka and the stream engines (all murmur2) expect.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +22,49 @@ Config = dict[str, Any]
 
 
 def common(kafka: KafkaSettings) -> Config:
-    """What every client shares: where the brokers are."""
-    return {"bootstrap.servers": kafka.bootstrap_servers}
+    """What every client shares: where the brokers are and how to log in to them."""
+    return {"bootstrap.servers": kafka.bootstrap_servers} | security(kafka)
+
+
+def security(kafka: KafkaSettings) -> Config:
+    """librdkafka's TLS and SASL settings (empty for PLAINTEXT).
+
+    The password goes in as plain text because librdkafka needs it so; never log the result.
+    """
+    if kafka.security_protocol == "PLAINTEXT":
+        return {}
+    config: Config = {
+        "security.protocol": kafka.security_protocol,
+        "sasl.mechanism": kafka.sasl_mechanism,
+        "sasl.username": kafka.sasl_username,
+        "sasl.password": _password(kafka),
+        # the broker's certificate must name the host we connect to
+        "ssl.endpoint.identification.algorithm": "https",
+    }
+    if kafka.ssl_ca_location is not None:
+        config["ssl.ca.location"] = str(kafka.ssl_ca_location)
+    return config
+
+
+def aiokafka_security(kafka: KafkaSettings) -> dict[str, Any]:
+    """The same login for aiokafka (the faust engine): an SSL context, mechanism and user.
+
+    Returns ``{}`` for PLAINTEXT, else the keyword arguments of ``faust.SASLCredentials``.
+    """
+    if kafka.security_protocol == "PLAINTEXT":
+        return {}
+    cafile = str(kafka.ssl_ca_location) if kafka.ssl_ca_location is not None else None
+    context = ssl.create_default_context(cafile=cafile)  # checks the certificate and host name
+    return {
+        "username": kafka.sasl_username,
+        "password": _password(kafka),
+        "ssl_context": context,
+        "mechanism": kafka.sasl_mechanism,
+    }
+
+
+def _password(kafka: KafkaSettings) -> str:
+    return kafka.sasl_password.get_secret_value() if kafka.sasl_password is not None else ""
 
 
 def producer_config(kafka: KafkaSettings, settings: ProducerSettings) -> Config:
@@ -69,7 +113,8 @@ def quix_producer_extra(kafka: KafkaSettings, settings: ProducerSettings) -> Con
     its outputs and changelogs are partitioned like every other producer's.
     """
     config = producer_config(kafka, settings)
-    del config["bootstrap.servers"]  # Quix takes the brokers as its broker_address
+    for key in common(kafka):  # Quix takes the brokers and the login as its broker_address
+        del config[key]
     return config
 
 

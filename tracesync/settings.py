@@ -10,17 +10,34 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tracesync.apikeys import hash_key
 from tracesync.errors import ConfigurationError
 from tracesync.plant_time import zone_named
 
+SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
+
 
 class KafkaSettings(BaseModel):
-    """The Kafka broker the pipeline talks to, and how the local one is run."""
+    """The Kafka broker the pipeline talks to, how this process logs in, how the local one runs.
+
+    ``security_protocol = "SASL_SSL"``: TLS (the broker's certificate checked against
+    ``ssl_ca_location``) and SASL/SCRAM-SHA-512 as ``sasl_username``; each component runs with
+    its own principal (``tracesync kafka up --secure`` creates them, docs/runbook.md#security).
+    """
 
     bootstrap_servers: str = "127.0.0.1:19092"
+    security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT", description="PLAINTEXT (demo, tests) or SASL_SSL"
+    )
+    sasl_mechanism: Literal["SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = Field(default=None, description="this component's principal")
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = Field(
+        default=None, description="PEM file of the CA that signed the broker's certificate"
+    )
     version: str = "4.4.0"
     host: str = "127.0.0.1"
     broker_port: int = 19092
@@ -28,6 +45,14 @@ class KafkaSettings(BaseModel):
     cluster_base_port: int = 19192
     heap: str = "768m"
     start_timeout_s: float = 90.0
+
+    @model_validator(mode="after")
+    def _credentials_for_sasl(self) -> KafkaSettings:
+        if self.security_protocol == "SASL_SSL" and not (self.sasl_username and self.sasl_password):
+            raise ValueError(
+                "kafka.security_protocol SASL_SSL needs kafka.sasl_username and kafka.sasl_password"
+            )
+        return self
 
 
 class RegistrySettings(BaseModel):
@@ -92,17 +117,24 @@ class ProducerSettings(BaseModel):
     flush_timeout_s: float = Field(default=15.0, ge=0, description="wait on shutdown")
 
 
-def _dev_api_keys() -> dict[str, SecretStr]:
-    systems = ("MES", "ERP", "WMS", "QMS", "EPCIS")  # EPCIS: capture for every system
-    return {system: SecretStr(f"dev-{system.lower()}-key") for system in systems}
+DEV_INGEST_KEYS = {s: f"dev-{s.lower()}-key" for s in ("MES", "ERP", "WMS", "QMS", "EPCIS")}
+"""The demo's well-known ingest keys (EPCIS: capture for every system); only with demo_keys."""
+DEV_SERVE_KEYS = {role: f"dev-{role}-key" for role in ("viewer", "compliance", "operator")}
+"""The demo's well-known serve keys, one per role; only with demo_keys."""
 
 
 class IngestSettings(BaseModel):
-    """The ingest edge: REST API keys (one per source system) and request limits."""
+    """The ingest edge: REST API keys (one per source system) and request limits.
+
+    No default keys: each is made with ``tracesync keys new`` and stored as its hash.
+    """
 
     api_keys: dict[str, SecretStr] = Field(
-        default_factory=_dev_api_keys,
-        description="source system -> API key; the dev defaults are for the demo only",
+        default_factory=dict,
+        description="source system -> sha256: hash of its API key (README: API keys)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="TOML [[key]] name/hash entries, re-read when it changes"
     )
     host: str = "127.0.0.1"
     port: int = 18080
@@ -116,21 +148,19 @@ ServeRole = Literal["viewer", "compliance", "operator"]
 class ServeKey(BaseModel):
     """One API key of the query API and console, and the role it grants."""
 
-    key: SecretStr
+    key: SecretStr = Field(description="sha256: hash of the key")
     role: ServeRole
-
-
-def _dev_serve_keys() -> dict[str, ServeKey]:
-    roles: tuple[ServeRole, ...] = ("viewer", "compliance", "operator")
-    return {role: ServeKey(key=SecretStr(f"dev-{role}-key"), role=role) for role in roles}
 
 
 class ServeSettings(BaseModel):
     """``tracesync serve``: the query API and web console (address, API keys with roles)."""
 
     api_keys: dict[str, ServeKey] = Field(
-        default_factory=_dev_serve_keys,
-        description="key name -> key and role; the dev defaults are for the demo only",
+        default_factory=dict,
+        description="key name -> sha256: hash of the key and its role (README: API keys)",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="TOML [[key]] name/hash/role entries, re-read when it changes"
     )
     host: str = "127.0.0.1"
     port: int = 18090
@@ -294,6 +324,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="of the long-running commands; --log-format overrides it"
     )
+    demo_keys: bool = Field(
+        default=False,
+        description="accept the demo's well-known API keys (dev-mes-key ...) where none are "
+        "configured; for the demo and tests only",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -304,11 +339,39 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from exc
         return name.strip()
 
+    @model_validator(mode="after")
+    def _demo_keys(self) -> Settings:
+        if self.demo_keys and not self.ingest.api_keys:
+            self.ingest = self.ingest.model_copy(update={"api_keys": _demo_ingest_keys()})
+        if self.demo_keys and not self.serve.api_keys:
+            self.serve = self.serve.model_copy(update={"api_keys": _demo_serve_keys()})
+        return self
+
     @property
     def store_url(self) -> str:
         if self.store.url is not None:
             return self.store.url.get_secret_value()
         return f"sqlite:///{(self.home / 'store' / 'trace.db').resolve()}"
+
+
+def _demo_ingest_keys() -> dict[str, SecretStr]:
+    return {system: SecretStr(hash_key(key)) for system, key in DEV_INGEST_KEYS.items()}
+
+
+def _demo_serve_keys() -> dict[str, ServeKey]:
+    roles: dict[str, ServeRole] = {"viewer": "viewer", "compliance": "compliance"}
+    roles["operator"] = "operator"
+    return {
+        name: ServeKey(key=SecretStr(hash_key(key)), role=roles[name])
+        for name, key in DEV_SERVE_KEYS.items()
+    }
+
+
+def with_demo_keys(settings: Settings) -> Settings:
+    """``settings`` accepting the demo's well-known API keys and no others (demo, benchmark)."""
+    ingest = settings.ingest.model_copy(update={"api_keys": _demo_ingest_keys()})
+    serve = settings.serve.model_copy(update={"api_keys": _demo_serve_keys()})
+    return settings.model_copy(update={"ingest": ingest, "serve": serve, "demo_keys": True})
 
 
 def load_settings() -> Settings:

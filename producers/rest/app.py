@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from producers.rest.auth import ApiKeys
+from producers.rest.auth import ApiKeys, ingest_key_ring
 from producers.rest.epcis_capture import epcis_router
 from producers.rest.events import RestIngest
 from producers.rest.fastpath import SingleEventFastPath
@@ -27,7 +27,7 @@ def create_app(
     re-raises SIGTERM after its graceful shutdown, so code after ``Server.run`` may never run).
     """
     limits = settings.ingest
-    keys = ApiKeys(limits.api_keys)
+    keys = ApiKeys(ingest_key_ring(limits))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

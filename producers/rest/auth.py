@@ -1,14 +1,16 @@
-"""API keys: each belongs to one source system and may publish only that system's events."""
+"""API keys: each belongs to one source system and may publish only that system's events.
+
+The keys are hashed and matched in :mod:`tracesync.apikeys` (settings plus a keys file re-read
+on change, so keys rotate without a restart).
+"""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Mapping
-
 from fastapi.security import APIKeyHeader
-from pydantic import SecretStr
 
 from producers.rest.problems import RequestRefusedError
+from tracesync.apikeys import KeyRing, entry, key_ring
+from tracesync.settings import IngestSettings
 
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key",
@@ -17,23 +19,21 @@ API_KEY_HEADER = APIKeyHeader(
 )
 
 
+def ingest_key_ring(settings: IngestSettings) -> KeyRing:
+    """The ingest's keys (settings and keys file); ConfigurationError when there are none."""
+    fixed = [entry(system, key.get_secret_value()) for system, key in settings.api_keys.items()]
+    return key_ring("the REST ingest", fixed, settings.api_keys_file)
+
+
 class ApiKeys:
     """Resolves an API key to the source system it belongs to (constant-time compare)."""
 
-    def __init__(self, keys: Mapping[str, SecretStr]) -> None:
-        self._keys = [
-            (system.upper(), key.get_secret_value().encode()) for system, key in keys.items()
-        ]
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
 
     def system_of(self, presented: str | None) -> str | None:
-        if not presented:
-            return None
-        given = presented.encode()
-        found = None
-        for system, key in self._keys:  # no early exit: the time does not tell which key matched
-            if hmac.compare_digest(given, key):
-                found = system
-        return found
+        found = self._ring.match(presented)
+        return None if found is None else found.name.upper()
 
     def caller_system(self, wanted: str, presented: str | None) -> str:
         """The system of the presented key, which must be ``wanted`` (else 401 / 403)."""

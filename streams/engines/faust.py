@@ -49,6 +49,7 @@ from streams.observe import WorkerProbe
 from streams.output import OutputProducer
 from streams.processor import ChainProcessor, Incoming, StepResult
 from tracesync.errors import InfrastructureError
+from tracesync.kafka_clients import aiokafka_security
 from tracesync.observability.logs import configure_logging
 from tracesync.settings import Settings
 
@@ -313,6 +314,7 @@ def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
         ws.app_id,
         broker=f"kafka://{settings.kafka.bootstrap_servers}",
+        broker_credentials=_credentials(settings),
         store=ws.store,
         datadir=str(datadir),
         processing_guarantee="at_least_once",
@@ -331,3 +333,9 @@ def _faust_app(settings: Settings) -> faust.App:
 def _incoming(event: faust.EventT[bytes]) -> Incoming:
     message = event.message
     return Incoming(message.key, message.value, message.topic, message.partition, message.offset)
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | None:
+    """TLS and SASL/SCRAM for aiokafka, from the one Kafka-settings module (None: PLAINTEXT)."""
+    login = aiokafka_security(settings.kafka)
+    return faust.SASLCredentials(**login) if login else None

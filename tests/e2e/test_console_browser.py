@@ -50,7 +50,7 @@ def console_url(tmp_path: Path) -> Iterator[str]:
     store.write([chain_rows(r) for r in plant()])
     port = _free_port()
     config = uvicorn.Config(
-        create_app(store.engine, ServeSettings()), host="127.0.0.1", port=port, log_level="warning"
+        create_app(store.engine, Settings().serve), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -17,7 +17,7 @@ from sinks.store.rows import chain_rows
 from tests.unit.simulated_chains import ancestors, as_stored, simulated_run
 from tests.unit.store_plant import plant
 from tracesync.devtools.simulator.scenario import Simulation
-from tracesync.settings import ServeSettings
+from tracesync.settings import ServeSettings, Settings
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
 COMPLIANCE = {"X-API-Key": "dev-compliance-key"}
@@ -35,7 +35,9 @@ def store(store_url: str) -> Iterator[TraceStore]:
 
 @pytest.fixture
 def client(store: TraceStore) -> Iterator[TestClient]:
-    with TestClient(create_app(store.engine, ServeSettings(page_limit=3))) as client:
+    with TestClient(
+        create_app(store.engine, Settings(serve=ServeSettings(page_limit=3)).serve)
+    ) as client:
         yield client
 
 

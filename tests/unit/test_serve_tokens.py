@@ -6,7 +6,7 @@ from pydantic import SecretStr
 
 from serve.auth import SESSION, STREAM, Caller, KeyRing
 from serve.tokens import TokenSigner
-from tracesync.settings import ServeKey
+from tracesync.settings import ServeKey, ServeSettings
 
 
 class Clock:
@@ -19,7 +19,7 @@ class Clock:
 
 def ring(clock: Clock, role: str = "viewer") -> KeyRing:
     keys = {"alice": ServeKey(key=SecretStr("alice-secret-key"), role=role)}  # type: ignore[arg-type]
-    return KeyRing(keys, TokenSigner(b"k" * 32, clock))
+    return KeyRing(ServeSettings(api_keys=keys), TokenSigner(b"k" * 32, clock))
 
 
 def test_a_token_stands_for_its_key_until_it_expires() -> None:

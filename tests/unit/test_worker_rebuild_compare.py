@@ -13,6 +13,7 @@ from ops.chain_topic import TopicSnapshot
 from ops.rebuild_worker import rebuild_app_id, rebuild_settings
 from ops.worker_cutover import live_worker_env
 from streams.bootstrap import prefixed_worker_catalog, worker_topics
+from tracesync.apikeys import hash_key
 from tracesync.devtools.demo.console import console_lines
 from tracesync.settings import Settings
 
@@ -93,9 +94,11 @@ def test_a_rebuild_writes_only_its_own_topics_and_cutover_keeps_its_internal_one
 
 
 def test_the_demo_prints_the_console_url_and_a_viewer_key() -> None:
-    lines = "\n".join(console_lines(Settings(serve={"host": "127.0.0.1", "port": 18091})))
+    demo = Settings(demo_keys=True, serve={"host": "127.0.0.1", "port": 18091})
+    lines = "\n".join(console_lines(demo))
     assert "console: http://127.0.0.1:18091/" in lines
     assert "viewer API key: dev-viewer-key" in lines
     assert "X-API-Key" in lines
-    no_viewer = Settings(serve={"api_keys": {"ops": {"key": "k", "role": "operator"}}})
-    assert "no viewer key configured" in "\n".join(console_lines(no_viewer))
+    hashed = {"alice": {"key": hash_key("secret"), "role": "viewer"}}
+    only_hashes = Settings(demo_keys=False, serve={"api_keys": hashed})
+    assert "log in with a viewer key" in "\n".join(console_lines(only_hashes))

@@ -11,6 +11,7 @@ from tracesync.commands.dlq import dlq
 from tracesync.commands.export import export
 from tracesync.commands.ingest import ingest
 from tracesync.commands.kafka import kafka
+from tracesync.commands.keys import keys
 from tracesync.commands.registry import registry
 from tracesync.commands.replay import replay
 from tracesync.commands.report import report
@@ -45,3 +46,4 @@ COMMANDS.append(bench)
 COMMANDS.append(demo)
 COMMANDS.append(assess)
 COMMANDS.append(serve)
+COMMANDS.append(keys)

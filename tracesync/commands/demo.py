@@ -53,8 +53,11 @@ def demo(
     simulator's oracle and the recovered store verifies.
     """
     from tracesync.devtools.demo.run import DemoOptions, run_demo
+    from tracesync.settings import with_demo_keys
 
     settings = with_worker(settings_from(ctx), engine=engine)
+    # the demo's well-known API keys: a local showcase, never a plant
+    settings = with_demo_keys(settings)
     options = DemoOptions(batches, seed, keep_running, timeout_s)
     try:
         code = run_demo(settings, options, echo=click.echo)

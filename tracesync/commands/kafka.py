@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _CLUSTER_HELP = "Act on the three-node cluster (ports from kafka.cluster_base_port)."
+_SECURE_HELP = (
+    "Act on the SASL_SSL single node (TLS, SCRAM users, ACLs) under <home>/kafka/single-sasl."
+)
 
 
 @click.group("kafka")
@@ -47,22 +50,61 @@ def fetch(ctx: click.Context) -> None:
 
 @kafka.command("up")
 @click.option("--cluster", is_flag=True, help=_CLUSTER_HELP)
+@click.option("--secure", is_flag=True, help=_SECURE_HELP)
 @click.pass_context
-def up(ctx: click.Context, cluster: bool) -> None:
-    """Fetch if needed, format storage once, start detached and wait until the broker answers."""
+def up(ctx: click.Context, cluster: bool, secure: bool) -> None:
+    """Fetch if needed, format storage once, start detached and wait until the broker answers.
+
+    With --secure: certificates and SCRAM users are made first (see `tracesync kafka certs`),
+    and the ACLs of the per-component principals are applied once the broker answers.
+    """
     settings = settings_from(ctx)
-    target = _cluster(settings, cluster)
+    target = _cluster(settings, cluster, secure)
     began = time.monotonic()
     _run(lambda: target.up(settings.kafka.start_timeout_s))
     took = time.monotonic() - began
     click.echo(f"kafka up at {target.bootstrap_servers} ({took:.1f}s)")
+    if secure:
+        _apply_acls(settings, target)
+
+
+@kafka.command("certs")
+@click.pass_context
+def certs(ctx: click.Context) -> None:
+    """Make the secure node's CA, broker certificate and SCRAM passwords (kept when present).
+
+    Local use only: openssl on this machine, no network. Clients trust the CA file printed here
+    (TRACESYNC_KAFKA__SSL_CA_LOCATION); each component logs in as its own principal with the
+    password from the users file (mode 0600). Passwords are never printed.
+    """
+    from tracesync.devtools.infra import kafka as infra
+
+    settings = settings_from(ctx)
+    node_root = (settings.home / "kafka" / "single-sasl").resolve()
+    files = infra.security_files(node_root)
+    _run(lambda: infra.ensure_material(files, settings.kafka.host))
+    click.echo(f"CA certificate: {files.ca_cert}")
+    click.echo(f"broker keystore: {files.keystore}")
+    click.echo(f"SCRAM users ({', '.join(infra.PRINCIPALS)}): passwords in {files.users}")
+
+
+@kafka.command("acls")
+@click.pass_context
+def acls(ctx: click.Context) -> None:
+    """Apply the per-component ACLs on the secure node for these settings (topic prefix, groups).
+
+    Run it again after changing topic_prefix, worker.app_id or store.sink_group.
+    """
+    settings = settings_from(ctx)
+    _apply_acls(settings, _cluster(settings, False, True))
 
 
 @kafka.command("down")
 @click.option("--cluster", is_flag=True, help=_CLUSTER_HELP)
-@click.option("--all", "everything", is_flag=True, help="Stop the single node and the cluster.")
+@click.option("--secure", is_flag=True, help=_SECURE_HELP)
+@click.option("--all", "everything", is_flag=True, help="Stop the single nodes and the cluster.")
 @click.pass_context
-def down(ctx: click.Context, cluster: bool, everything: bool) -> None:
+def down(ctx: click.Context, cluster: bool, secure: bool, everything: bool) -> None:
     """Stop the nodes (SIGTERM; SIGKILL if one hangs); their data stays on disk.
 
     Cluster nodes stop one at a time; the last one cannot get its controlled shutdown approved
@@ -72,9 +114,13 @@ def down(ctx: click.Context, cluster: bool, everything: bool) -> None:
 
     settings = settings_from(ctx)
     if everything:
-        targets = [infra.single_node(settings), infra.three_node_cluster(settings)]
+        targets = [
+            infra.single_node(settings),
+            infra.single_node(settings, secure=True),
+            infra.three_node_cluster(settings),
+        ]
     else:
-        targets = [_cluster(settings, cluster)]
+        targets = [_cluster(settings, cluster, secure)]
     stopped = _run(lambda: infra.stop_all(targets))
     for line in stopped:
         click.echo(f"stopped {line}")
@@ -84,11 +130,12 @@ def down(ctx: click.Context, cluster: bool, everything: bool) -> None:
 
 @kafka.command("status")
 @click.option("--cluster", is_flag=True, help=_CLUSTER_HELP)
+@click.option("--secure", is_flag=True, help=_SECURE_HELP)
 @click.pass_context
-def status(ctx: click.Context, cluster: bool) -> None:
+def status(ctx: click.Context, cluster: bool, secure: bool) -> None:
     """Show each node: running or not, pid, ports, topic count; exit code 1 if any is down."""
     settings = settings_from(ctx)
-    states = _cluster(settings, cluster).status()
+    states = _cluster(settings, cluster, secure).status()
     for state in states:
         click.echo(state.describe())
     if not all(state.running for state in states):
@@ -142,10 +189,24 @@ def perf(
         click.echo(f"consumer:\n{consumed.output.strip()}")
 
 
-def _cluster(settings: Settings, cluster: bool) -> KafkaCluster:
+def _cluster(settings: Settings, cluster: bool, secure: bool = False) -> KafkaCluster:
     from tracesync.devtools.infra import kafka as infra
 
-    return infra.three_node_cluster(settings) if cluster else infra.single_node(settings)
+    if cluster and secure:
+        raise click.UsageError("--secure runs a single node; it cannot be combined with --cluster")
+    if cluster:
+        return infra.three_node_cluster(settings)
+    return infra.single_node(settings, secure=secure)
+
+
+def _apply_acls(settings: Settings, target: KafkaCluster) -> None:
+    from tracesync.bootstrap import catalog
+    from tracesync.devtools.infra import kafka as infra
+    from tracesync.kafka_clients import admin_client
+
+    admin = admin_client(target.nodes[0].admin_settings)
+    count = _run(lambda: infra.apply_acls(admin, infra.acl_plan(settings, catalog(settings))))
+    click.echo(f"{count} ACLs applied for topic prefix {settings.topic_prefix!r}")
 
 
 def _run(action: Callable[[], T]) -> T:

@@ -47,16 +47,16 @@ def serve(
         engine = open_for_queries(store_url or settings.store_url)
         master = master_data(settings.exports)
         obs.serve()
+        app = create_app(  # refused without API keys
+            engine,
+            settings.serve,
+            master,
+            time_zone=settings.time_zone,
+            assess_timings=edge_timings(settings),
+            pipeline=pipeline_of(settings),
+        )
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    app = create_app(
-        engine,
-        settings.serve,
-        master,
-        time_zone=settings.time_zone,
-        assess_timings=edge_timings(settings),
-        pipeline=pipeline_of(settings),
-    )
     obs.health.add("store reachable", lambda: _reachable(engine))
     instrument(app, obs.metrics, obs.health)
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port

@@ -19,7 +19,7 @@ from tracesync.devtools.infra import kafka as kafka_infra
 from tracesync.devtools.infra import registry as registry_infra
 from tracesync.devtools.supervise import Component
 from tracesync.kafka_clients import consumer_config
-from tracesync.settings import Settings
+from tracesync.settings import KafkaSettings, Settings
 
 Echo = Callable[[str], None]
 
@@ -40,7 +40,7 @@ class LocalPipeline:
     def up_infrastructure(self) -> None:
         began = time.monotonic()
         node = kafka_infra.single_node(self.settings)
-        if _broker_answers(self.settings.kafka.bootstrap_servers):
+        if _broker_answers(self.settings.kafka):
             self.echo(f"kafka already running at {self.settings.kafka.bootstrap_servers}")
         else:
             node.up(self.settings.kafka.start_timeout_s)
@@ -89,9 +89,9 @@ class LocalPipeline:
         self.down_infrastructure()
 
 
-def _broker_answers(bootstrap_servers: str) -> bool:
+def _broker_answers(kafka: KafkaSettings) -> bool:
     try:
-        kafka_infra.fetch_metadata(bootstrap_servers, timeout_s=3.0)
+        kafka_infra.fetch_metadata(kafka, timeout_s=3.0)
     except Exception:
         return False
     return True

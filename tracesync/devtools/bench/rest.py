@@ -34,7 +34,7 @@ from tracesync.devtools.bench.rest_load import ClientKind, LoadResult, Target, r
 from tracesync.devtools.supervise import Component
 from tracesync.errors import InfrastructureError
 from tracesync.kafka_clients import admin_client, consumer_config
-from tracesync.settings import Settings, load_settings
+from tracesync.settings import DEV_INGEST_KEYS, Settings, load_settings, with_demo_keys
 from tracesync.topics import TopicCatalog, apply
 
 PATH = "/v1/mes/events"
@@ -56,12 +56,13 @@ def measure_rest(
     port = _free_port()
     home = (settings.home / "bench" / f"rest-{run}").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    settings = settings.model_copy(update={"home": home})
+    # the benchmark's ingest accepts the demo's well-known keys, whatever else is configured
+    settings = with_demo_keys(settings.model_copy(update={"home": home}))
     args = ["ingest", "api", "--host", "127.0.0.1", "--port", str(port)]
     server = Component(args, settings, home / "ingest-api.log").start()
     try:
         _wait_healthy(server, port)
-        key = settings.ingest.api_keys["MES"].get_secret_value()
+        key = DEV_INGEST_KEYS["MES"]
         target = Target("127.0.0.1", port, PATH, key)
         bodies, warm = _bodies(f"B{run}", requests), _bodies(f"W{run}", warmup)
         load, cost = _measured_load(target, (warm, bodies), concurrency, client, server)

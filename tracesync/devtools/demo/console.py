@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import httpx
 
+from tracesync.apikeys import is_hash
 from tracesync.devtools.pipeline import LocalPipeline
-from tracesync.settings import Settings
+from tracesync.settings import DEV_SERVE_KEYS, Settings
 
 Echo = Callable[[str], None]
 CONSOLE = "serve"
@@ -24,9 +25,12 @@ def console_url(settings: Settings) -> str:
 
 
 def viewer_key(settings: Settings) -> str | None:
-    """The first configured key with the viewer role."""
+    """A viewer key to print: the demo's well-known one, or a configured plain (unhashed) key;
+    ``None`` when only hashes are configured (the key itself is not known here)."""
+    if settings.demo_keys:
+        return DEV_SERVE_KEYS["viewer"]
     for key in settings.serve.api_keys.values():
-        if key.role == "viewer":
+        if key.role == "viewer" and not is_hash(key.key.get_secret_value()):
             return key.key.get_secret_value()
     return None
 
@@ -36,7 +40,9 @@ def console_lines(settings: Settings) -> list[str]:
     url = console_url(settings)
     key = viewer_key(settings)
     if key is None:
-        return [f"  console: {url} (no viewer key configured: set TRACESYNC_SERVE__API_KEYS)"]
+        return [
+            f"  console: {url} (log in with a viewer key: TRACESYNC_SERVE__API_KEYS holds hashes)"
+        ]
     return [
         f"  console: {url}  (viewer API key: {key})",
         f"  open it and log in with the key; the API takes it as the header X-API-Key: "

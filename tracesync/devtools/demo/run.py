@@ -24,7 +24,7 @@ from tracesync.devtools.simulator.faults import FaultRates
 from tracesync.devtools.simulator.scenario import Simulation, SimulationConfig, simulate
 from tracesync.devtools.simulator.verify import mismatches
 from tracesync.errors import TracesyncError
-from tracesync.settings import Settings
+from tracesync.settings import DEV_INGEST_KEYS, Settings
 
 Echo = Callable[[str], None]
 
@@ -234,8 +234,8 @@ class DemoSession:
             f"components up ({names}; worker on the {ws.engine} engine, {ws.processing_guarantee})"
             f"; WMS stand-in at {self.wms.url}"
         )
-        keys = {k: v.get_secret_value() for k, v in self.settings.ingest.api_keys.items()}
-        return PlantFeed(rest_url, keys, erp, self.run_.drop, self.settings.plant)
+        # the demo command runs with demo_keys: the ingest accepts the demo's well-known keys
+        return PlantFeed(rest_url, dict(DEV_INGEST_KEYS), erp, self.run_.drop, self.settings.plant)
 
     def feed_and_watch(self, feed: PlantFeed) -> dict[str, list[str]]:
         """Feed in the background; progress once a second until the store equals the oracle."""

@@ -12,6 +12,7 @@ from tracesync.devtools.infra.kafka.cluster import KafkaCluster
 from tracesync.devtools.infra.kafka.node import KafkaNode
 from tracesync.devtools.infra.kafka.properties import NodeSpec, Voter
 from tracesync.devtools.infra.kafka.runtime import KafkaRuntime
+from tracesync.devtools.infra.kafka.security import SecurityFiles, ensure_material
 from tracesync.settings import Settings
 
 
@@ -26,10 +27,17 @@ def single_node(
     *,
     data_dir: Path | None = None,
     runtime: KafkaRuntime | None = None,
+    secure: bool = False,
 ) -> KafkaCluster:
-    """The default single node (replication factor 1) on the settings' broker/controller ports."""
+    """The default single node (replication factor 1) on the settings' broker/controller ports.
+
+    ``secure``: SASL_SSL listeners, SCRAM users and ACLs enforced, in a data folder of its own
+    (``<home>/kafka/single-sasl``; its certificates and passwords in ``security/`` inside it).
+    """
     kafka = settings.kafka
-    root = (data_dir or settings.home / "kafka" / "single").resolve()
+    default = "single-sasl" if secure else "single"
+    root = (data_dir or settings.home / "kafka" / default).resolve()
+    security = ensure_material(security_files(root), kafka.host) if secure else None
     spec = NodeSpec(
         node_id=1,
         host=kafka.host,
@@ -37,9 +45,15 @@ def single_node(
         controller_port=kafka.controller_port,
         data_dir=root,
         heap=kafka.heap,
+        security=security,
     )
     node = KafkaNode(spec, runtime or runtime_for(settings))
     return KafkaCluster([node], cluster_id_file=root / "cluster.id")
+
+
+def security_files(node_root: Path) -> SecurityFiles:
+    """The CA, certificates and passwords of a secure node whose data folder is ``node_root``."""
+    return SecurityFiles(node_root / "security")
 
 
 def cluster_ports(base_port: int, index: int) -> tuple[int, int]:

@@ -17,28 +17,37 @@ from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
 
 from tracesync.devtools.infra.kafka.processes import log_tail, pids_running
 from tracesync.devtools.infra.kafka.properties import NodeSpec, render_properties, server_properties
 from tracesync.devtools.infra.kafka.runtime import KafkaRuntime
+from tracesync.devtools.infra.kafka.security import scram_format_args
 from tracesync.errors import InfrastructureError
+from tracesync.kafka_clients import admin_config
+from tracesync.settings import KafkaSettings
 
 _PROBE_TIMEOUT_S = 2.0
 
 
-def _probe_client(bootstrap_servers: str) -> AdminClient:
+def client_settings(target: str | KafkaSettings) -> KafkaSettings:
+    """A bare bootstrap address is a PLAINTEXT broker; settings carry their own login."""
+    return KafkaSettings(bootstrap_servers=target) if isinstance(target, str) else target
+
+
+def _probe_client(target: str | KafkaSettings) -> AdminClient:
     return AdminClient(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "log_level": 0,  # the probe expects refused connections while the broker starts
-            "socket.connection.setup.timeout.ms": 1000,
-        }
+        admin_config(
+            client_settings(target),
+            log_level=0,  # the probe expects refused connections while the broker starts
+            **{"socket.connection.setup.timeout.ms": 1000},
+        )
     )
 
 
-def fetch_metadata(bootstrap_servers: str, timeout_s: float = _PROBE_TIMEOUT_S) -> Any:
+def fetch_metadata(target: str | KafkaSettings, timeout_s: float = _PROBE_TIMEOUT_S) -> Any:
     """Cluster metadata (``confluent_kafka.admin.ClusterMetadata``); raises KafkaException."""
-    return _probe_client(bootstrap_servers).list_topics(timeout=timeout_s)
+    return _probe_client(target).list_topics(timeout=timeout_s)
 
 
 @dataclass(frozen=True)
@@ -74,11 +83,28 @@ class KafkaNode:
     def bootstrap_servers(self) -> str:
         return self.spec.bootstrap_servers
 
+    @property
+    def admin_settings(self) -> KafkaSettings:
+        """How tooling reaches this node: PLAINTEXT, or SASL_SSL as the admin principal."""
+        security = self.spec.security
+        if security is None:
+            return KafkaSettings(bootstrap_servers=self.bootstrap_servers)
+        return KafkaSettings(
+            bootstrap_servers=self.bootstrap_servers,
+            security_protocol="SASL_SSL",
+            sasl_username="admin",
+            sasl_password=SecretStr(security.admin_password),
+            ssl_ca_location=security.truststore,
+        )
+
     def write_config(self) -> Path:
         self.spec.data_dir.mkdir(parents=True, exist_ok=True)
         self.spec.logs_dir.mkdir(parents=True, exist_ok=True)
-        self.spec.properties_path.write_text(render_properties(server_properties(self.spec)))
-        return self.spec.properties_path
+        path = self.spec.properties_path
+        path.touch(mode=0o600)  # it holds the admin password when the node is secure
+        path.chmod(0o600)
+        path.write_text(render_properties(server_properties(self.spec)))
+        return path
 
     def is_formatted(self) -> bool:
         return (self.spec.log_dirs / "meta.properties").exists()
@@ -101,7 +127,11 @@ class KafkaNode:
         args = ["format", "-t", cluster_id, "-c", str(self.spec.properties_path)]
         if not self.spec.voters:
             args.append("--standalone")
-        self.runtime.run_tool("kafka.tools.StorageTool", args)
+        if self.spec.security is None:
+            self.runtime.run_tool("kafka.tools.StorageTool", args)
+        else:  # the SCRAM users exist from the start, so the broker can log in to itself
+            scram = scram_format_args(self.spec.security.passwords)
+            self.runtime.run_tool("kafka.tools.StorageTool", args + scram, shown_args=args)
         return True
 
     def pids(self) -> list[int]:
@@ -176,7 +206,7 @@ class KafkaNode:
             if not self.is_running():
                 raise self.failure("the process exited during start-up")
             try:
-                metadata = fetch_metadata(self.bootstrap_servers)
+                metadata = fetch_metadata(self.admin_settings)
             except KafkaException as exc:
                 last_error = str(exc)
             else:
@@ -223,7 +253,7 @@ class KafkaNode:
         topics: int | None = None
         if pid is not None:
             try:
-                metadata = fetch_metadata(self.bootstrap_servers)
+                metadata = fetch_metadata(self.admin_settings)
                 topics = len([t for t in metadata.topics if not t.startswith("__")])
             except KafkaException:
                 topics = None

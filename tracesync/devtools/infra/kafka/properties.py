@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracesync.devtools.infra.kafka.security import MECHANISM, BrokerSecurity
+
 
 @dataclass(frozen=True)
 class Voter:
@@ -37,6 +39,7 @@ class NodeSpec:
     replication_factor: int = 1
     min_insync_replicas: int = 1
     extra_properties: Mapping[str, str] = field(default_factory=dict)
+    security: BrokerSecurity | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -91,12 +94,52 @@ def server_properties(spec: NodeSpec) -> dict[str, str]:
         "auto.create.topics.enable": "true",
         "num.partitions": "1",
     }
+    if spec.security is not None:
+        props |= secure_properties(spec, spec.security)
     if spec.voters:
         props["controller.quorum.voters"] = ",".join(v.render() for v in spec.voters)
     else:
         props["controller.quorum.bootstrap.servers"] = f"{host}:{spec.controller_port}"
     props.update(spec.extra_properties)
     return props
+
+
+def secure_properties(spec: NodeSpec, security: BrokerSecurity) -> dict[str, str]:
+    """SASL_SSL listeners (SCRAM-SHA-512 for clients and between brokers), ACLs enforced.
+
+    The controller listener uses TLS too, with SASL/PLAIN for the admin alone (KRaft controllers
+    cannot check SCRAM before the metadata is loaded). ``admin`` is the only super user; every
+    other principal gets what its ACLs allow (:mod:`.acls`), nothing when no ACL matches.
+    """
+    host = spec.host
+    listeners = f"SASL_SSL://{host}:{spec.broker_port},CONTROLLER://{host}:{spec.controller_port}"
+    password = security.admin_password
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+    return {
+        "listeners": listeners,
+        "advertised.listeners": listeners,
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SASL_SSL",
+        "inter.broker.listener.name": "SASL_SSL",
+        "sasl.enabled.mechanisms": MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        f"listener.name.sasl_ssl.{MECHANISM.lower()}.sasl.jaas.config": (
+            f'{scram} required username="admin" password="{password}";'
+        ),
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": (
+            f'{plain} required username="admin" password="{password}" user_admin="{password}";'
+        ),
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(security.keystore),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(security.truststore),
+        "ssl.endpoint.identification.algorithm": "https",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:admin",
+        "allow.everyone.if.no.acl.found": "false",
+    }
 
 
 def render_properties(props: Mapping[str, str]) -> str:

@@ -120,8 +120,18 @@ class KafkaRuntime:
             *args,
         ]
 
-    def run_tool(self, main_class: str, args: Sequence[str], timeout_s: float = 300.0) -> str:
-        """Run a Kafka command-line class to completion; returns stdout, raises on failure."""
+    def run_tool(
+        self,
+        main_class: str,
+        args: Sequence[str],
+        timeout_s: float = 300.0,
+        shown_args: Sequence[str] | None = None,
+    ) -> str:
+        """Run a Kafka command-line class to completion; returns stdout, raises on failure.
+
+        ``shown_args``: what an error message repeats instead of ``args`` (which may hold
+        passwords).
+        """
         command = self.java_command(main_class, args)
         try:
             result = subprocess.run(  # noqa: S603 - our java command line, no shell
@@ -131,7 +141,8 @@ class KafkaRuntime:
             raise InfrastructureError(f"{main_class} did not finish in {timeout_s}s") from exc
         if result.returncode != 0:
             raise InfrastructureError(
-                f"{main_class} {' '.join(args)} exited with {result.returncode}:\n"
+                f"{main_class} {' '.join(args if shown_args is None else shown_args)} "
+                f"exited with {result.returncode}:\n"
                 f"{(result.stdout + result.stderr)[-4000:]}"
             )
         return result.stdout

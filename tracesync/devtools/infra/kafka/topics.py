@@ -1,4 +1,4 @@
-"""Creating a topic on a local broker by its bootstrap address (for tools and tests)."""
+"""Creating a topic on a local broker by its bootstrap address or settings (tools and tests)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from tracesync.devtools.infra.kafka.node import client_settings
 from tracesync.errors import InfrastructureError
+from tracesync.kafka_clients import admin_config
+from tracesync.settings import KafkaSettings
 
 
 def ensure_topic(
-    bootstrap_servers: str, topic: str, partitions: int, replication_factor: int
+    target: str | KafkaSettings, topic: str, partitions: int, replication_factor: int
 ) -> None:
-    """Create ``topic`` unless it exists; raises InfrastructureError on any other failure."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    """Create ``topic`` unless it exists; raises InfrastructureError on any other failure.
+
+    ``target``: a PLAINTEXT broker's bootstrap address, or settings with the login to use.
+    """
+    admin = AdminClient(admin_config(client_settings(target)))
     future = admin.create_topics([NewTopic(topic, partitions, replication_factor)])[topic]
     try:
         future.result(timeout=30)

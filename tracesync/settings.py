@@ -10,8 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KAFKA_MESSAGE_LIMIT_BYTES = 1_000_000
+"""The largest record any client of the pipeline may produce: librdkafka's ``message.max.bytes``
+default (key, value and headers, before compression), below the broker's and topics' default
+``message.max.bytes`` of 1,048,588 (deploy/ and :mod:`tracesync.topics` set no other)."""
+RECORD_HEADROOM_BYTES = 64 * 1024
+"""Room left in a record for its key and headers (dead-letter reasons, Quix changelog headers)."""
 
 
 class KafkaSettings(BaseModel):
@@ -212,6 +219,28 @@ class WorkerSettings(BaseModel):
     settle_check_s: float = Field(
         default=1.0, gt=0, description="how often overdue sides are looked for"
     )
+    max_field_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="longest text value in an event (UTF-8 bytes); a longer one is dead-lettered",
+    )
+    max_event_bytes: int = Field(
+        default=768 * 1024,
+        gt=0,
+        description="largest encoded event merged (REST answers 413 above); larger: dead letter",
+    )
+    max_chain_bytes: int = Field(
+        default=900_000,
+        gt=0,
+        le=KAFKA_MESSAGE_LIMIT_BYTES - RECORD_HEADROOM_BYTES,
+        description="largest encoded chain; an event that would grow it beyond is dead-lettered",
+    )
+
+    @model_validator(mode="after")
+    def _limits_nest(self) -> WorkerSettings:
+        if not self.max_field_bytes <= self.max_event_bytes <= self.max_chain_bytes:
+            raise ValueError("need max_field_bytes <= max_event_bytes <= max_chain_bytes")
+        return self
 
 
 class ExportSettings(BaseModel):

@@ -34,6 +34,7 @@ from streams.engines.base import (
     RecordIO,
     WorkerCodecs,
     WorkerTopics,
+    chain_limits,
     now_ms,
     state_dir,
 )
@@ -75,7 +76,7 @@ class FaustEngine:
         ws = settings.worker
         self.settings = settings
         self.topics = topics
-        self.io = RecordIO(topics, codecs, settings.plant)
+        self.io = RecordIO(topics, codecs, settings.plant, ws.max_event_bytes)
         self.loglevel = loglevel
         self.rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
         datadir = state_dir(settings)
@@ -116,7 +117,11 @@ class FaustEngine:
         self.lots = self.app.Table("lots", default=None, options=table_options, **as_bytes)
         self.pending = self.app.Table("pending", default=None, options=table_options, **as_bytes)
         self.processor = ChainProcessor(
-            decode=self.io.decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
+            decode=self.io.decode,
+            load=self._load,
+            rules=self.rules,
+            limits=chain_limits(ws),
+            cache_size=ws.cache_size,
         )
         self.lineage = LineageProcessor(load=self._load_node)
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
@@ -165,9 +170,9 @@ class FaustEngine:
             await self._perform(result)
 
     async def _perform(self, result: StepResult) -> None:
-        for code, chain in result.chains.items():
+        for code in result.chains:
             with _in_partition_of(self._events_by_code[code]):
-                self.chains[code.encode()] = state.encode_chain(chain)
+                self.chains[code.encode()] = result.encoded[code]
         self._track_pending(result.pending)
         for output in self.io.outputs(result):
             self._send(output)

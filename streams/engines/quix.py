@@ -32,7 +32,7 @@ from quixstreams.state.rocksdb import RocksDBOptions
 
 from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
-from streams.engines.base import RecordIO, WorkerCodecs, WorkerTopics, state_dir
+from streams.engines.base import RecordIO, WorkerCodecs, WorkerTopics, chain_limits, state_dir
 from streams.engines.quix_stages import DeadlineTimer, LineageStage, MergeStage
 from streams.processor import ChainProcessor
 from tracesync.kafka_clients import common, quix_consumer_extra, quix_producer_extra
@@ -76,12 +76,16 @@ class QuixEngine:
             consumer_poll_timeout=ws.poll_timeout_s,
             processing_guarantee=ws.processing_guarantee,
         )
-        io = RecordIO(topics, codecs, settings.plant)
+        io = RecordIO(topics, codecs, settings.plant, ws.max_event_bytes)
         rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
 
         def make_processor(load: Callable[[str], TraceChain | None]) -> ChainProcessor:
             return ChainProcessor(
-                decode=io.decode, load=load, rules=rules, cache_size=ws.cache_size
+                decode=io.decode,
+                load=load,
+                rules=rules,
+                limits=chain_limits(ws),
+                cache_size=ws.cache_size,
             )
 
         merge_inputs = [self._topic(name) for name in topics.merge_inputs]

@@ -12,6 +12,8 @@ Create Date: 2026-12-02
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,7 +30,7 @@ QUANTITIES = {
 }
 
 
-def _retype(old: sa.types.TypeEngine[object], new: sa.types.TypeEngine[object]) -> None:
+def _retype(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]) -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     for table, columns in QUANTITIES.items():

@@ -30,7 +30,7 @@ from streams.domain.alerts import Alert, alerts_between
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.events import Event
 from streams.domain.genealogy import GenealogyMessage, messages_for_change
-from streams.domain.limits import oversized_field
+from streams.domain.limits import field_problem
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView, Derivation, derive, rederive
 from streams.stages import DECODE, LOAD, MERGE, NO_CLOCK, VIEW, StageClock
@@ -254,9 +254,9 @@ class ChainProcessor:
             reason = f"key {key!r} does not match batch_code {event.batch_code!r}"
             result.dead_letters.append(DeadLetter(record, reason))
             return None
-        too_long = oversized_field(event, limits.max_field_bytes)
-        if too_long is not None:
-            reason = f"{too_long} (worker.max_field_bytes)"
+        problem = field_problem(event, limits.max_field_bytes)
+        if problem is not None:
+            reason = f"{problem} (worker.max_field_bytes)" if "limit" in problem else problem
             result.dead_letters.append(DeadLetter(record, reason))
             return None
         return event

@@ -112,3 +112,26 @@ def test_oversized_field_walks_lists_and_identifiers() -> None:
         "field payload.trace_codes[1] of 101 bytes exceeds the limit of 100 bytes"
     )
     assert oversized_field(replace(event, source_ref="r" * 101), 100) is not None
+
+
+def test_nul_and_unreadable_codes_are_dead_lettered_by_the_worker_too() -> None:
+    event = completed("B1")
+    cases = {
+        "field payload.order_id contains a NUL character": replace(
+            event, payload={**event.payload, "order_id": "P\x00"}
+        ),
+        "field batch_code is blank": replace(event, batch_code="  "),
+        "field batch_code contains the control or format character U+202E": replace(
+            event, batch_code="B\u202e1"
+        ),
+        "field source_ref contains the control or format character U+000A": replace(
+            event, source_ref="MES:1\nforged"
+        ),
+    }
+    records = [
+        _incoming(state.encode_event(e), e.batch_code, i) for i, e in enumerate(cases.values())
+    ]
+    result = _processor({}).process(records)
+    reasons = [d.reason for d in result.dead_letters]
+    assert [any(r.startswith(want) for r in reasons) for want in cases] == [True] * 4
+    assert result.chains == {}

@@ -1,7 +1,8 @@
 """The pipeline the hostile-input suite attacks: worker and store sink on a PostgreSQL store.
 
-One pipeline per test module (``hostile_pipeline``, module scope): the module's own edge (REST
-ingest, file drops, queries) is started on it with :meth:`Pipeline.start`. The store is
+One pipeline for the suite (``hostile_pipeline``, package scope); each module starts its own
+edge (REST ingest, file drops, queries) on it with :meth:`Pipeline.start`, under its own batch
+codes. The store is
 PostgreSQL because it is the stricter of the two (a NUL in a field broke its sink).
 """
 
@@ -99,15 +100,16 @@ class Pipeline:
         self._engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def hostile_pipeline(
     request: pytest.FixtureRequest,
     kafka_broker: KafkaBroker,
     postgres_server: PostgresSettings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pipeline]:
-    """Worker (quix) and store sink on a fresh PostgreSQL database, for one test module."""
-    name = unique_database_name(request.module.__name__.rsplit(".", 1)[-1])
+    """Worker (quix) and store sink on a fresh PostgreSQL database, shared by the suite's modules
+    (each starts its own edge on it: starting a pipeline costs more than all the probes)."""
+    name = unique_database_name("hostile")
     postgres.create_database(postgres_server, name)
     url = postgres.sqlalchemy_url(postgres_server, name)
     home = tmp_path_factory.mktemp("hostile")

@@ -1,7 +1,7 @@
 """The composition root of the stream worker: topics, codecs and the engine, from settings.
 
 ``tracesync worker`` calls :func:`build_worker`; tests call the same builders. The topic layout is
-checked (co-partitioned sources; for faust, its changelogs created up front) before the engine
+checked (co-partitioned sources; the engine's changelogs created up front) before the engine
 starts. The engine (``settings.worker.engine``) is imported only when chosen.
 """
 
@@ -25,6 +25,30 @@ def worker_topics(settings: Settings) -> WorkerTopics:
         alerts=cat.topic("trace.alerts").name,
         dead_letter=cat.dlq("streams"),
     )
+
+
+def quix_changelog_catalog(settings: Settings) -> TopicCatalog:
+    """The Quix stores' changelog topics, created up front and waited for until visible.
+
+    Quix Streams creates a missing changelog topic itself and describes it at once; on a busy
+    broker the new topic is not in the metadata yet and the worker stops at start with
+    ``TopicNotFoundError``. Created here first, Quix finds them.
+    """
+    from streams.engines.quix import STORES, changelog_topic  # noqa: PLC0415 (quix only)
+
+    app_id = settings.worker.app_id
+    specs = tuple(
+        TopicSpec(
+            changelog_topic(app_id, stream_id, store),
+            settings.source_partitions,
+            "store key",
+            TopicRole.INTERNAL,
+            "compact",
+            None,
+        )
+        for stream_id, store in STORES
+    )
+    return TopicCatalog("", specs)
 
 
 def faust_changelog_catalog(settings: Settings) -> TopicCatalog:
@@ -72,6 +96,7 @@ def build_worker(settings: Settings, loglevel: str = "info") -> Engine:
     if ws.engine == "quix":
         from streams.engines.quix import QuixEngine  # noqa: PLC0415 (one engine per process)
 
+        apply(admin(settings), quix_changelog_catalog(settings))
         return QuixEngine(settings, topics, codecs, loglevel)
     if ws.processing_guarantee != "at-least-once":
         raise ConfigurationError(

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from serve import api, console, downloads
 from serve.auth import KeyRing
+from serve.hostile import refuse_nul
 from tracesync import __version__
 from tracesync.gs1.identifiers import MasterData
 from tracesync.settings import ServeSettings
@@ -21,6 +22,7 @@ def create_app(
     app.state.serve = settings
     app.state.keys = KeyRing(settings.api_keys)
     app.state.master = master
+    app.middleware("http")(refuse_nul)
     app.include_router(api.router)
     app.include_router(downloads.router)
     app.include_router(console.router)

@@ -224,3 +224,23 @@ def test_fuzzed_events_are_never_answered_with_a_5xx(client: TestClient, event: 
         assert response.status_code < 500, response.text
         if response.status_code >= 400:
             assert response.json()["errors"], response.text
+
+
+def test_a_negative_quantity_is_422_naming_it(
+    client: TestClient, publisher: RecordingPublisher
+) -> None:
+    event = mes_event(
+        "B-NEG",
+        event_type="BATCH_COMPLETED",
+        payload={
+            **mes_event()["payload"],
+            "trace_codes": [],
+            "produced_quantity": {"value": "-5", "uom": "KG"},
+            "scrapped_quantity": {"value": "0", "uom": "KG"},
+        },
+    )
+    response = client.post("/v1/mes/events", json=event, headers=MES_KEY)
+    assert response.status_code == 422, response.text
+    problems = {e["field"]: e["reason"] for e in response.json()["errors"]}
+    assert problems == {"payload.produced_quantity.value": "must be at least 0"}
+    assert publisher.records == []

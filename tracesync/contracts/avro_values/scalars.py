@@ -75,9 +75,12 @@ class Primitive(Node):
 
 
 class DecimalNode(Node):
-    def __init__(self, precision: int, scale: int) -> None:
+    """A decimal of ``precision`` digits, ``scale`` of them decimals; at least ``minimum``."""
+
+    def __init__(self, precision: int, scale: int, minimum: Decimal | None = None) -> None:
         self.precision = precision
         self.scale = scale
+        self.minimum = minimum
         self._quantum = Decimal(1).scaleb(-scale)
 
     def check(self, value: Any, path: str, errors: FieldErrors) -> None:
@@ -120,6 +123,8 @@ class DecimalNode(Node):
         if integer_digits > self.precision - self.scale:
             limit = self.precision - self.scale
             return f"too large: at most {limit} digits before the decimal point"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum}"
         return None
 
 

@@ -72,7 +72,9 @@ def serve_rest(
         # every event reaching encode came through from_json, which checked each field already;
         # the encoder still fails (SerializationError, answered 422) on a mismatch
         serde = bootstrap.envelope_serde(settings, fastavro_validation=False)
-        ingest = RestIngest(publisher, serde, topics.source_topic, settings.plant)
+        ingest = RestIngest(
+            publisher, serde, topics.source_topic, settings.plant, limits=settings.worker
+        )
         app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
         instrument(app, obs.metrics, obs.health)
         config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from serve import api, assess_page, console, dashboard, dead_letters, downloads, live
 from serve.alert_feed import AlertFeed
 from serve.auth import KeyRing
+from serve.hostile import refuse_nul
 from serve.pipeline import Pipeline
 from serve.tokens import TokenSigner
 from tracesync import __version__
@@ -64,6 +65,7 @@ def create_app(
     app.state.pipeline = pipeline
     app.state.alert_feed = feed
     app.include_router(live.router)  # before api: /v1/alerts/stream is not an alert
+    app.middleware("http")(refuse_nul)
     app.include_router(api.router)
     app.include_router(dead_letters.router)
     app.include_router(downloads.router)

@@ -1,7 +1,7 @@
 """The composition root of the stream worker: topics, codecs and the engine, from settings.
 
 ``tracesync worker`` calls :func:`build_worker`; tests call the same builders. The topic layout is
-checked (co-partitioned sources; for faust, its changelogs created up front; a rebuild's own
+checked (co-partitioned sources; the engine's changelogs created up front; a rebuild's own
 topics created) before the engine starts. The engine (``settings.worker.engine``) is imported
 only when chosen.
 """
@@ -51,6 +51,30 @@ def prefixed_worker_catalog(settings: Settings) -> TopicCatalog:
         own = _catalog_under(settings, ws.internal_prefix)
         specs += [own.topic(name) for name in ("trace.derived", "trace.genealogy")]
     return TopicCatalog("", tuple(specs))
+
+
+def quix_changelog_catalog(settings: Settings) -> TopicCatalog:
+    """The Quix stores' changelog topics, created up front and waited for until visible.
+
+    Quix Streams creates a missing changelog topic itself and describes it at once; on a busy
+    broker the new topic is not in the metadata yet and the worker stops at start with
+    ``TopicNotFoundError``. Created here first, Quix finds them.
+    """
+    from streams.engines.quix import STORES, changelog_topic  # noqa: PLC0415 (quix only)
+
+    app_id = settings.worker.app_id
+    specs = tuple(
+        TopicSpec(
+            changelog_topic(app_id, stream_id, store),
+            settings.source_partitions,
+            "store key",
+            TopicRole.INTERNAL,
+            "compact",
+            None,
+        )
+        for stream_id, store in STORES
+    )
+    return TopicCatalog("", specs)
 
 
 def faust_changelog_catalog(settings: Settings) -> TopicCatalog:
@@ -106,6 +130,7 @@ def build_worker(
     if ws.engine == "quix":
         from streams.engines.quix import QuixEngine  # noqa: PLC0415 (one engine per process)
 
+        apply(admin(settings), quix_changelog_catalog(settings))
         return QuixEngine(settings, topics, codecs, loglevel, probe)
     if ws.processing_guarantee != "at-least-once":
         raise ConfigurationError(

@@ -13,6 +13,12 @@ Re-delivery after a crash: a record that is already the winning version of its c
 nothing, yet its chain's outputs may not have reached Kafka before the crash. So when a buffer
 holds such a record, the chain's current view, alerts and genealogy messages are emitted again;
 every consumer of them is idempotent (version-guarded upserts, stable alert ids).
+
+Size limits (:class:`ChainLimits`, docs/streams.md): a record larger than ``max_event_bytes`` or
+with a text value larger than ``max_field_bytes`` is dead-lettered before it is merged; so is an
+event that would grow its chain's encoded state beyond ``max_chain_bytes`` (the chain stays as it
+was without it). The processor encodes every changed chain (``StepResult.encoded``), so the state
+an engine stores is exactly what was measured, and state, changelog and chain topic stay in step.
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from streams import state
 from streams.domain import reconcile
 from streams.domain.alerts import Alert, alerts_between
 from streams.domain.chain import TraceChain, merge_all
 from streams.domain.events import Event
 from streams.domain.genealogy import GenealogyMessage, messages_for_change
+from streams.domain.limits import field_problem
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView, Derivation, derive, rederive
 from streams.stages import DECODE, LOAD, MERGE, NO_CLOCK, VIEW, StageClock
@@ -70,10 +78,22 @@ class StepResult:
     genealogy: list[GenealogyMessage] = field(default_factory=list)
     pending: dict[str, bool] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    encoded: dict[str, bytes] = field(default_factory=dict)
+    """The state to store for each chain of ``chains``, as measured against the chain limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLimits:
+    """How much one record and one chain may hold (``worker.max_*_bytes`` in the settings)."""
+
+    max_field_bytes: int = 64 * 1024
+    max_event_bytes: int = 768 * 1024
+    max_chain_bytes: int = 900_000
 
 
 Decoder = Callable[[Incoming], Event]
 Loader = Callable[[str], TraceChain | None]
+ChainEncoder = Callable[[TraceChain], bytes]
 _Group = list[tuple[Incoming, Event]]
 
 
@@ -123,12 +143,16 @@ class ChainProcessor:
         decode: Decoder,
         load: Loader,
         rules: ReconciliationRules,
+        encode_chain: ChainEncoder = state.encode_chain,
+        limits: ChainLimits = ChainLimits(),
         cache_size: int = 2048,
         clock: StageClock = NO_CLOCK,
     ) -> None:
         self._decode = decode
         self._load = load
         self._rules = rules
+        self._encode_chain = encode_chain
+        self.limits = limits
         self.cache = ChainCache(cache_size)
         self._clock = clock
 
@@ -144,14 +168,17 @@ class ChainProcessor:
         started = clock.lap(DECODE, started)
         current = self._each(groups, result, lambda code, _: self._current(code))
         started = clock.lap(LOAD, started)
+        encoded: dict[str, bytes] = {}
         merged = self._each(
-            groups, result, lambda code, items: merge_all(current[code].chain, _events(items))
+            groups,
+            result,
+            lambda code, items: self._merge_bounded(current[code].chain, items, encoded, result),
         )
         started = clock.lap(MERGE, started)
         self._each(
             groups,
             result,
-            lambda code, items: self._apply(current[code], merged[code], items, result),
+            lambda code, items: self._apply(current[code], merged[code], items, encoded, result),
         )
         clock.lap(VIEW, started)
         return result
@@ -170,7 +197,53 @@ class ChainProcessor:
                 del groups[code]
         return out
 
+    def _merge_bounded(
+        self, chain: TraceChain, items: _Group, encoded: dict[str, bytes], result: StepResult
+    ) -> TraceChain:
+        """``chain`` with the group's events, within the chain limit; ``items`` keeps the merged.
+
+        When all events together would make the chain too large, they are merged one by one
+        (in arrival order) and each that would push it over the limit is dead-lettered.
+        """
+        after = merge_all(chain, _events(items))
+        if after is chain:
+            return chain
+        data = self._encode_chain(after)
+        limit = self.limits.max_chain_bytes
+        if len(data) <= limit:
+            encoded[after.batch_code] = data
+            return after
+        kept: _Group = []
+        after, data = chain, b""
+        for record, event in items:
+            candidate = merge_all(after, [event])
+            if candidate is after:
+                kept.append((record, event))
+                continue
+            candidate_data = self._encode_chain(candidate)
+            if len(candidate_data) > limit:
+                reason = (
+                    f"chain {chain.batch_code!r} would grow to {len(candidate_data)} bytes with "
+                    f"this event, beyond the limit of {limit} bytes (worker.max_chain_bytes)"
+                )
+                result.dead_letters.append(DeadLetter(record, reason))
+                continue
+            after, data = candidate, candidate_data
+            kept.append((record, event))
+        items[:] = kept
+        if after is not chain:
+            encoded[after.batch_code] = data
+        return after
+
     def _decode_one(self, record: Incoming, result: StepResult) -> Event | None:
+        size, limits = len(record.value or b""), self.limits
+        if size > limits.max_event_bytes:
+            reason = (
+                f"event of {size} bytes exceeds the limit of {limits.max_event_bytes} bytes "
+                "(worker.max_event_bytes)"
+            )
+            result.dead_letters.append(DeadLetter(record, reason))
+            return None
         try:
             event = self._decode(record)
         except RecordError as exc:
@@ -187,6 +260,11 @@ class ChainProcessor:
             reason = f"key {key!r} does not match batch_code {event.batch_code!r}"
             result.dead_letters.append(DeadLetter(record, reason))
             return None
+        problem = field_problem(event, limits.max_field_bytes)
+        if problem is not None:
+            reason = f"{problem} (worker.max_field_bytes)" if "limit" in problem else problem
+            result.dead_letters.append(DeadLetter(record, reason))
+            return None
         return event
 
     def _current(self, code: str) -> _Current:
@@ -197,7 +275,12 @@ class ChainProcessor:
         return _Current(chain, derive(chain, self._rules) if chain.records else None)
 
     def _apply(
-        self, before: _Current, after: TraceChain, items: _Group, result: StepResult
+        self,
+        before: _Current,
+        after: TraceChain,
+        items: _Group,
+        encoded: dict[str, bytes],
+        result: StepResult,
     ) -> None:
         code, previous = after.batch_code, before.derivation
         if after is before.chain:
@@ -213,6 +296,7 @@ class ChainProcessor:
             derivation = rederive(previous, after, self._rules, touched)
         self.cache.put(code, derivation)
         result.chains[code] = after
+        result.encoded[code] = encoded[code]
         self._emit(derivation.view, previous.view if previous is not None else None, result)
 
     def _emit(self, view: ChainView, before: ChainView | None, result: StepResult) -> None:

@@ -6,7 +6,6 @@ Values come from defaults, then ``TRACESYNC_*`` environment variables (nested wi
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tracesync.apikeys import hash_key
 from tracesync.errors import ConfigurationError
 from tracesync.plant_time import zone_named
+
+# re-exported: the worker's settings are part of these (their own module keeps this one short)
+from tracesync.worker_settings import KAFKA_MESSAGE_LIMIT_BYTES as KAFKA_MESSAGE_LIMIT_BYTES  # noqa: PLC0414
+from tracesync.worker_settings import RECORD_HEADROOM_BYTES as RECORD_HEADROOM_BYTES  # noqa: PLC0414
+from tracesync.worker_settings import WorkerSettings as WorkerSettings  # noqa: PLC0414
 
 SecurityProtocol = Literal["PLAINTEXT", "SASL_SSL"]
 
@@ -202,72 +206,6 @@ class IngestFilesSettings(BaseModel):
         default=2.0, ge=0, description="completion = settled: unchanged this long = complete"
     )
     publish_chunk: int = Field(default=1000, gt=0, description="rows per publish call")
-
-
-class WorkerSettings(BaseModel):
-    """The stream worker: engine, identity, state, checkpoints, buffering and the domain rules."""
-
-    engine: Literal["quix", "faust"] = Field(
-        default="quix", description="stream engine: Quix Streams (default) or faust-streaming"
-    )
-    app_id: str = Field(default="tracesync-worker", description="consumer group and app id")
-    output_prefix: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_.-]*$",
-        description="put before trace.chain, trace.alerts and dlq.streams (after topic_prefix): "
-        "a rebuilt worker writes to its own shadow topics; empty = the live topics",
-    )
-    internal_prefix: str = Field(
-        default="",
-        pattern=r"^[A-Za-z0-9_.-]*$",
-        description="put before the worker's own trace.derived and trace.genealogy topics: a "
-        "rebuilt worker keeps its own, also after the cutover; empty = the catalog's",
-    )
-    instance: str = Field(
-        default="main",
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="names this process's state folder; give each worker on one host its own",
-    )
-    processing_guarantee: Literal["at-least-once", "exactly-once"] = Field(
-        default="at-least-once",
-        description="exactly-once (Kafka transactions) is for the quix engine only",
-    )
-    checkpoint_interval_s: float = Field(
-        default=0.25,
-        gt=0,
-        description="quix: merge, write state and commit this often; faust: publish the "
-        "latest chains and ack their records this often",
-    )
-    checkpoint_max_records: int = Field(
-        default=20_000, gt=0, description="quix: or after this many records, whichever is first"
-    )
-    poll_timeout_s: float = Field(
-        default=0.05, gt=0, description="quix: longest wait for a record before checkpointing"
-    )
-    session_timeout_ms: int = Field(
-        default=45_000, ge=6_000, description="a dead worker's partitions move after this long"
-    )
-    transaction_timeout_ms: int = Field(
-        default=10_000,
-        ge=1_000,
-        description="quix exactly-once: a dead worker's open transaction is aborted after this",
-    )
-    store: str = Field(
-        default="rocksdb://", description="faust table store: rocksdb:// or memory://"
-    )
-    replication_factor: int = Field(default=1, ge=1, description="of the worker's internal topics")
-    take_max: int = Field(default=1000, gt=0, description="faust: records merged per buffer")
-    take_within_s: float = Field(
-        default=0.05, gt=0, description="faust: wait this long to fill a buffer"
-    )
-    cache_size: int = Field(default=2048, ge=0, description="chains kept decoded in memory")
-    tolerance: Decimal = Field(
-        default=Decimal("0.005"), ge=0, description="relative, MES vs WMS/ERP"
-    )
-    settle_s: float = Field(default=30.0, ge=0, description="wait this long for a missing side")
-    settle_check_s: float = Field(
-        default=1.0, gt=0, description="how often overdue sides are looked for"
-    )
 
 
 class ExportSettings(BaseModel):

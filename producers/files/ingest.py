@@ -187,7 +187,7 @@ class FileDropIngest(SourceAdapter):
         self.ledger.mark_moved(entry.checksum)
         status = "PROCESSED" if entry.outcome == PROCESSED else "REJECTED"
         log.info(
-            "%s -> %s (%d accepted, %d rejected)",
+            "%r -> %r (%d accepted, %d rejected)",  # repr: a name may hold a newline
             path.name,
             entry.stored_as,
             entry.accepted,
@@ -214,7 +214,7 @@ class FileDropIngest(SourceAdapter):
         write_atomically(target.with_name(target.name + ".duplicate.txt"), message + "\n")
         path.replace(target)
         remove_marker(path)
-        log.info("%s is a duplicate of %s: moved to %s", path.name, known.file_name, stored)
+        log.info("%r is a duplicate of %r: moved to %r", path.name, known.file_name, stored)
         return outcome
 
     def _send_receipt(

@@ -3,12 +3,14 @@
 Text becomes numbers, booleans, decimal strings and ISO timestamps (naive ones read in the
 mapping's time zone) in the JSON forms the envelope serde's ``from_json`` accepts; every value
 that cannot be coerced adds ``(field path, reason)`` to the row's errors and is passed on as it
-was, so the serde names it too.
+was, so the serde names it too. Numbers in text are ASCII digits only: ``1_000``, ``١٢٣``,
+``inf`` or ``nan`` are refused, though Python's ``int``/``float`` would read them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -27,6 +29,9 @@ from tracesync.contracts.avro_values import (
     TimestampMillis,
     UuidNode,
 )
+from tracesync.contracts.avro_values.scalars import NUMBER_TEXT
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
@@ -86,6 +91,8 @@ def _float(value: Any) -> Any:
         if not value.strip():
             raise ValueError("empty; expected a number")
         try:
+            if NUMBER_TEXT.fullmatch(value.strip()) is None:
+                raise ValueError
             return float(value.strip())
         except ValueError:
             raise ValueError(f"not a number: {value!r}") from None
@@ -100,6 +107,8 @@ def _integer(value: Any) -> Any:
         if not text:
             raise ValueError("empty; expected an integer")
         try:
+            if _INTEGER_TEXT.fullmatch(text) is None:
+                raise ValueError
             return int(text)
         except ValueError:
             raise ValueError(f"not an integer: {value!r}") from None

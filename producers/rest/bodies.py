@@ -37,7 +37,8 @@ class RejectedEvent(BaseModel):
     index: int = Field(description="position of the event in the batch")
     event_id: str | None = Field(description="the event's id, when it had a usable one")
     status: int = Field(
-        description="what a single-event request would have got: 403, 422 or 503 (broker)"
+        description="what a single-event request would have got: 403, 413 (too large), 422 or 503 "
+        "(broker)"
     )
     errors: list[FieldProblem] = Field(description="each offending field with the reason")
 
@@ -58,7 +59,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "(`source_system` / `event_type` named in `errors`).",
     },
     404: {"model": ErrorBody, "description": "No such source system."},
-    413: {"model": ErrorBody, "description": "Body larger than the limit, or too many events."},
+    413: {
+        "model": ErrorBody,
+        "description": "Body or encoded event larger than the limit, or too many events; a "
+        "retry cannot succeed.",
+    },
     422: {"model": ErrorBody, "description": "The event breaks the Avro schema; each field named."},
     503: {"model": ErrorBody, "description": "The broker did not acknowledge; safe to retry."},
 }

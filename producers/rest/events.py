@@ -4,6 +4,11 @@
 publish the event, validates it against the Avro Envelope and encodes it; :meth:`RestIngest.publish`
 sends prepared events and settles each as accepted (with topic, partition and offset) or
 rejected with 503.
+
+Size limits are the stream worker's (``worker.max_field_bytes``, ``worker.max_event_bytes``,
+docs/streams.md): a text value longer than the field limit is a 422 naming the field, an encoded
+event larger than the event limit (or one the broker refuses as too large) a 413. Neither can
+succeed on a retry, so neither is answered 503.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from tracesync.contracts.schemas import EVENT_TYPES
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import InvalidFieldsError, TracesyncError
 from tracesync.publisher import Acknowledgement, DeliveryFailure, OutboundRecord
+from tracesync.settings import WorkerSettings
 
 Clock = Callable[[], dt.datetime]
 
@@ -50,6 +56,28 @@ class Rejected:
             status=self.status,
             errors=[FieldProblem(field=f, reason=r) for f, r in self.problems],
         )
+
+
+_TOO_LARGE = "too large"  # librdkafka's "Message size too large" / "Broker: Message size too large"
+
+
+def oversized_fields(value: Any, max_bytes: int, path: str = "") -> list[tuple[str, str]]:
+    """The text values of an envelope longer than ``max_bytes`` UTF-8 bytes, by field path."""
+    if isinstance(value, str):
+        if len(value) * 4 <= max_bytes:  # at most 4 bytes a code point: no need to encode
+            return []
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size <= max_bytes:
+            return []
+        return [(path or "<root>", f"{size} bytes exceeds the limit of {max_bytes} bytes")]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found += oversized_fields(item, max_bytes, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found += oversized_fields(item, max_bytes, f"{path}[{i}]")
+    return found
 
 
 def utc_now() -> dt.datetime:
@@ -109,13 +137,17 @@ class RestIngest(SourceAdapter):
         serde: EnvelopeSerde,
         topic_for: TopicForSystem,
         plant: str,
+        *,
         clock: Clock = utc_now,
+        limits: WorkerSettings = WorkerSettings(),  # noqa: B008 (read only)
     ) -> None:
         super().__init__(publisher, _Converted(serde), topic_for)
         self.serde = serde
         self.lean = FastEnvelopeConverter()
         self.plant = plant
         self.clock = clock
+        self.max_field_bytes = limits.max_field_bytes
+        self.max_event_bytes = limits.max_event_bytes
 
     def prepare(self, index: int, obj: Any, system: str) -> Prepared | Rejected:
         """Fill defaults, check the key may publish it, validate and encode one event."""
@@ -130,11 +162,18 @@ class RestIngest(SourceAdapter):
             envelope = self.lean.convert(event)
             if envelope is None:  # a bad event (or one the lean path was unsure of)
                 envelope = self.serde.from_json(event)
+            too_long = oversized_fields(envelope, self.max_field_bytes)
+            if too_long:
+                return Rejected(index, event_id, 422, tuple(too_long))
             record = self.record_for(envelope, system, envelope["batch_code"])
         except InvalidFieldsError as exc:
             return Rejected(index, event_id, 422, tuple(exc.errors))
         except TracesyncError as exc:
             return Rejected(index, event_id, 422, (("<envelope>", str(exc)),))
+        size = len(record.value or b"")
+        if size > self.max_event_bytes:
+            reason = f"encoded event of {size} bytes exceeds the limit of {self.max_event_bytes}"
+            return Rejected(index, event_id, 413, (("<event>", reason),))
         return Prepared(index, str(envelope["event_id"]), record)
 
     async def publish(self, prepared: Sequence[Prepared]) -> list[AcceptedEvent | Rejected]:
@@ -149,7 +188,8 @@ def settled(
     """A prepared event's answer once its delivery report is in."""
     if isinstance(outcome, DeliveryFailure):
         reason = f"not acknowledged by the broker: {outcome.reason}"
-        return Rejected(prepared.index, prepared.event_id, 503, (("<event>", reason),))
+        status = 413 if _TOO_LARGE in outcome.reason.lower() else 503
+        return Rejected(prepared.index, prepared.event_id, status, (("<event>", reason),))
     return AcceptedEvent(
         index=prepared.index,
         event_id=prepared.event_id,

@@ -24,7 +24,7 @@ from tracesync.contracts.avro_values import (
     Primitive,
     RecordNode,
 )
-from tracesync.contracts.envelope_shape import EnvelopeShape
+from tracesync.contracts.envelope_shape import CODE_FIELDS, EnvelopeShape, code_problem
 from tracesync.contracts.schemas import EVENT_TYPES, SchemaSet, current
 
 Convert = Callable[[Any], Any]
@@ -65,7 +65,7 @@ class FastEnvelopeConverter:
         info = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
         if info is None or obj.get("source_system") != info.source_system:
             raise _UnsureError
-        if obj.get("batch_code") == "" or obj.get("source_ref") == "":
+        if any(code_problem(obj.get(key)) for key in CODE_FIELDS):
             raise _UnsureError
         out: dict[str, Any] = self._head(obj)
         out[_PAYLOAD] = self._payloads[str(event_type)](obj[_PAYLOAD])
@@ -161,7 +161,7 @@ def _primitive(kind: str) -> Convert | None:
 
 
 def _string(value: Any) -> str:
-    if isinstance(value, str):
+    if isinstance(value, str) and "\x00" not in value:
         return value
     raise _UnsureError
 

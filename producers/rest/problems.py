@@ -14,6 +14,7 @@ from tracesync.errors import TracesyncError
 
 _SINGLE_DETAILS = {
     403: "event refused for this API key",
+    413: "event too large (a retry cannot succeed)",
     422: "event rejected",
     503: "event not stored",
 }

@@ -16,7 +16,7 @@ from sinks.store.database import create_store_engine
 from sinks.store.writer import StoreUnavailableError
 from tracesync.errors import ConfigurationError
 
-SCHEMA_REVISION = "r0002"
+SCHEMA_REVISION = "r0003"
 """The newest revision in ``sinks/store/migrations/versions`` (a unit test keeps them equal)."""
 
 _HOW_TO_MIGRATE = "start `tracesync sink store` or run `tracesync store migrate`"

@@ -5,9 +5,17 @@ as JSON for display. The child tables (genealogy edges, trace codes, shipments, 
 parameters, inspections, complaints, stock) are derived from the chain and replaced as a whole
 whenever a newer version of the batch is written. ``alerts`` is keyed by the alert id.
 The Alembic revisions (``sinks/store/migrations``) create exactly these tables and indexes.
+
+Quantities are exact on both databases (:class:`ExactDecimal`): SQLite has no decimal type and
+would keep a NUMERIC as a float (``999999999999999.999`` read back as ``1000000000000000.000``), so
+there they are bound as text, which SQLite's NUMERIC affinity keeps as text unless a float holds
+it exactly, and read back as :class:`~decimal.Decimal` whichever form SQLite kept.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,12 +34,40 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 metadata = MetaData()
+_QUANTUM = Decimal("0.001")
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """``NUMERIC(18, 3)`` that loses no digit on SQLite (text there, a real NUMERIC elsewhere)."""
+
+    impl = Numeric(18, 3, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String())
+        return dialect.type_descriptor(Numeric(18, 3, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return str(Decimal(value).quantize(_QUANTUM))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name != "sqlite":
+            return Decimal(value)
+        # SQLite keeps a value a float holds exactly as REAL or INTEGER: its repr is exact
+        return Decimal(value if isinstance(value, str) else repr(value)).quantize(_QUANTUM)
 
 
 def _qty(name: str, nullable: bool = True) -> Column[object]:
-    return Column(name, Numeric(18, 3, asdecimal=True), nullable=nullable)
+    return Column(name, ExactDecimal(), nullable=nullable)
 
 
 def _when(name: str, nullable: bool = True) -> Column[object]:

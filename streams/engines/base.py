@@ -5,6 +5,11 @@ An engine is a thin adapter: it consumes :class:`~streams.processor.Incoming` re
 stores the state they return, and sends the :class:`Output` records :class:`RecordIO` encodes from
 their results. What goes out — topics, keys, values, dead-letter headers — is therefore the same
 whichever engine runs.
+
+No record the worker sends may exceed what the broker takes (a ``MessageSizeTooLarge`` would stop
+the engine): a dead letter whose original value is larger than ``worker.max_event_bytes`` is sent
+without it (the reason says so, the headers say where it was read), and a chain record that would
+not fit becomes a dead letter instead (:meth:`RecordIO.chain`).
 """
 
 from __future__ import annotations
@@ -20,10 +25,18 @@ from streams import state
 from streams.domain import genealogy as gen
 from streams.domain.events import Event
 from streams.domain.view import ChainView
-from streams.processor import DeadLetter, Incoming, StepResult
+from streams.processor import ChainLimits, DeadLetter, Incoming, StepResult
 from streams.records import alert_record, chain_value
 from tracesync.deadletter import Headers, dead_letter_headers
-from tracesync.settings import Settings
+from tracesync.settings import (
+    KAFKA_MESSAGE_LIMIT_BYTES,
+    RECORD_HEADROOM_BYTES,
+    Settings,
+    WorkerSettings,
+)
+
+MAX_RECORD_BYTES = KAFKA_MESSAGE_LIMIT_BYTES - RECORD_HEADROOM_BYTES
+"""The largest value the worker sends; key and headers have the headroom."""
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +93,11 @@ def state_dir(settings: Settings) -> Path:
     return (settings.home / "worker" / ws.app_id / ws.engine / ws.instance).resolve()
 
 
+def chain_limits(ws: WorkerSettings) -> ChainLimits:
+    """The processor's size limits from the worker settings."""
+    return ChainLimits(ws.max_field_bytes, ws.max_event_bytes, ws.max_chain_bytes)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -87,10 +105,17 @@ def now_ms() -> int:
 class RecordIO:
     """Decodes what the worker reads and encodes what it sends."""
 
-    def __init__(self, topics: WorkerTopics, codecs: WorkerCodecs, plant: str) -> None:
+    def __init__(
+        self,
+        topics: WorkerTopics,
+        codecs: WorkerCodecs,
+        plant: str,
+        max_dead_letter_bytes: int = WorkerSettings().max_event_bytes,
+    ) -> None:
         self.topics = topics
         self.codecs = codecs
         self.plant = plant
+        self.max_dead_letter_bytes = max_dead_letter_bytes
 
     def decode(self, record: Incoming) -> Event:
         """A domain event from a source envelope or a derived event (the processor's decoder)."""
@@ -119,14 +144,22 @@ class RecordIO:
             log.exception("cannot encode chain %s", view.batch_code)
             record = Incoming(key, None, self.topics.chain, -1, -1)
             return self.dead_letter(DeadLetter(record, f"chain not encodable: {exc}"))
+        if len(value) > MAX_RECORD_BYTES:  # the chain limit should prevent it; never crash on it
+            log.error("chain record of %s is %d bytes: not sent", view.batch_code, len(value))
+            record = Incoming(key, None, self.topics.chain, -1, -1)
+            reason = f"chain record of {len(value)} bytes exceeds {MAX_RECORD_BYTES} bytes"
+            return self.dead_letter(DeadLetter(record, reason))
         return Output(self.topics.chain, key, value)
 
     def dead_letter(self, letter: DeadLetter) -> Output:
-        log.warning("dead letter from %s: %s", letter.record.origin.describe(), letter.reason)
         record = letter.record
-        return Output(
-            self.topics.dead_letter, record.key, record.value, dead_letter_headers(letter)
-        )
+        value = record.value
+        if value is not None and len(value) > self.max_dead_letter_bytes:
+            reason = f"{letter.reason}; value of {len(value)} bytes not kept in the dead letter"
+            letter = DeadLetter(record, reason, letter.stage)
+            value = None
+        log.warning("dead letter from %s: %s", record.origin.describe(), letter.reason)
+        return Output(self.topics.dead_letter, record.key, value, dead_letter_headers(letter))
 
     def derived(self, event: Event) -> Output:
         """An event the worker derived for a batch (inherited hold, reconciliation due)."""

@@ -41,6 +41,7 @@ from streams.engines.base import (
     RecordIO,
     WorkerCodecs,
     WorkerTopics,
+    chain_limits,
     now_ms,
     state_dir,
 )
@@ -115,7 +116,7 @@ class FaustEngine:
         self.settings = settings
         self.probe = probe
         self.topics = topics
-        self.io = RecordIO(topics, codecs, settings.plant)
+        self.io = RecordIO(topics, codecs, settings.plant, ws.max_event_bytes)
         self.loglevel = loglevel
         self.rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
         self.app = _faust_app(settings)
@@ -139,7 +140,11 @@ class FaustEngine:
         self.lots = self.app.Table("lots", default=None, options=table_options, **as_bytes)
         self.pending = self.app.Table("pending", default=None, options=table_options, **as_bytes)
         self.processor = ChainProcessor(
-            decode=self.io.decode, load=self._load, rules=self.rules, cache_size=ws.cache_size
+            decode=self.io.decode,
+            load=self._load,
+            rules=self.rules,
+            limits=chain_limits(ws),
+            cache_size=ws.cache_size,
         )
         self.lineage = LineageProcessor(load=self._load_node)
         self._events_by_code: dict[str, faust.EventT[bytes]] = {}
@@ -230,9 +235,9 @@ class FaustEngine:
         self.probe.lag(positions)
 
     def _perform(self, result: StepResult, events: list[faust.EventT[bytes]]) -> list[Output]:
-        for code, chain in result.chains.items():
+        for code in result.chains:
             with _in_partition_of(self._events_by_code[code]):
-                self.chains[code.encode()] = state.encode_chain(chain)
+                self.chains[code.encode()] = result.encoded[code]
         self._track_pending(result.pending)
         outputs = self.io.outputs(self._coalescer.add(result, events))
         for output in outputs:

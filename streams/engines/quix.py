@@ -32,7 +32,7 @@ from quixstreams.state.rocksdb import RocksDBOptions
 
 from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
-from streams.engines.base import RecordIO, WorkerCodecs, WorkerTopics, state_dir
+from streams.engines.base import RecordIO, WorkerCodecs, WorkerTopics, chain_limits, state_dir
 from streams.engines.quix_stages import DeadlineTimer, LineageStage, MergeStage
 from streams.observe import WorkerProbe
 from streams.processor import ChainProcessor
@@ -66,32 +66,17 @@ class QuixEngine:
         ws = settings.worker
         self.settings = settings
         self.loglevel = cast(LogLevel, loglevel.upper())
-        consumer_extra = quix_consumer_extra(ws.session_timeout_ms)
-        if probe is not None:
-            consumer_extra |= probe.consumer_extra()
-        folder = state_dir(settings)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.app = Application(
-            broker_address=ConnectionConfig.from_librdkafka_dict(common(settings.kafka)),
-            consumer_group=ws.app_id,
-            auto_offset_reset="earliest",
-            commit_interval=ws.checkpoint_interval_s,
-            commit_every=ws.checkpoint_max_records,
-            consumer_extra_config=consumer_extra,
-            producer_extra_config=_producer_extra(settings),
-            state_dir=folder,
-            rocksdb_options=_rocksdb_options(),
-            # with JSON logs, Quix logs through the root logger's handlers, not its own
-            loglevel=None if settings.log_format == "json" else self.loglevel,
-            consumer_poll_timeout=ws.poll_timeout_s,
-            processing_guarantee=ws.processing_guarantee,
-        )
-        io = RecordIO(topics, codecs, settings.plant)
+        self.app = _quix_app(settings, self.loglevel, probe)
+        io = RecordIO(topics, codecs, settings.plant, ws.max_event_bytes)
         rules = ReconciliationRules(tolerance=ws.tolerance, settle_seconds=ws.settle_s)
 
         def make_processor(load: Callable[[str], TraceChain | None]) -> ChainProcessor:
             return ChainProcessor(
-                decode=io.decode, load=load, rules=rules, cache_size=ws.cache_size
+                decode=io.decode,
+                load=load,
+                rules=rules,
+                limits=chain_limits(ws),
+                cache_size=ws.cache_size,
             )
 
         merge_inputs = [self._topic(name) for name in topics.merge_inputs]
@@ -147,6 +132,31 @@ class QuixEngine:
         context.state_manager.register_store(
             stream_id=stream_id, store_name=store_name, changelog_config=changelog
         )
+
+
+def _quix_app(settings: Settings, loglevel: LogLevel, probe: WorkerProbe | None) -> Application:
+    """The Quix application: checkpoints, state folder, client settings of the worker."""
+    ws = settings.worker
+    consumer_extra = quix_consumer_extra(ws.session_timeout_ms)
+    if probe is not None:
+        consumer_extra |= probe.consumer_extra()
+    folder = state_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Application(
+        broker_address=ConnectionConfig.from_librdkafka_dict(common(settings.kafka)),
+        consumer_group=ws.app_id,
+        auto_offset_reset="earliest",
+        commit_interval=ws.checkpoint_interval_s,
+        commit_every=ws.checkpoint_max_records,
+        consumer_extra_config=consumer_extra,
+        producer_extra_config=_producer_extra(settings),
+        state_dir=folder,
+        rocksdb_options=_rocksdb_options(),
+        # with JSON logs, Quix logs through the root logger's handlers, not its own
+        loglevel=None if settings.log_format == "json" else loglevel,
+        consumer_poll_timeout=ws.poll_timeout_s,
+        processing_guarantee=ws.processing_guarantee,
+    )
 
 
 def _producer_extra(settings: Settings) -> dict[str, object]:

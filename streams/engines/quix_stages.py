@@ -180,8 +180,8 @@ class MergeStage(Stage):
     ) -> None:
         self._chains = chains = Prefixed(transaction, CHAIN)
         result = self.processor.process(records)
-        for code, chain in result.chains.items():
-            chains.set(code.encode(), state.encode_chain(chain))
+        for code in result.chains:
+            chains.set(code.encode(), result.encoded[code])
         if result.pending:
             deadlines = Deadlines(Prefixed(transaction, DEADLINE))
             deadlines.track(result.pending, now_ms() + self._settle_ms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -151,5 +152,20 @@ def test_cli_store_migrate(store_url: str) -> None:
     assert result.exit_code == 0, result.output
     engine = create_store_engine(store_url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "r0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "r0003"
     engine.dispose()
+
+
+def test_quantities_round_trip_exactly(store_url: str, method: WriteMethod) -> None:
+    """Issue 15, finding 4: SQLite stored NUMERIC as a float (999999999999999.999 came back as
+    1000000000000000.000); both databases keep every digit, in columns and in child rows."""
+    big, odd, small = "999999999999999.999", "888888888888888.887", "0.001"
+    record = chain("Q1", stock=[("WH-1", odd), ("WH-2", small)], consumes=[("LOT-Q", "RM", big)])
+    record["production"]["produced_quantity"] = Decimal(big)
+    store = open_store(store_url, method)
+    store.write([chain_rows(record)])
+    with store.engine.connect() as conn:
+        produced = conn.execute(select(schema.batches.c.produced_quantity)).scalar_one()
+        stock = dict(conn.execute(select(schema.stock.c.location, schema.stock.c.quantity)).all())
+    assert produced == Decimal(big)
+    assert stock == {"WH-1": Decimal(odd), "WH-2": Decimal(small)}

@@ -45,7 +45,7 @@ def test_rows_are_encoded_as_the_column_types_bind_them_and_json_passes_as_text(
         "quantity": Decimal("1.500"),
     }
     on_sqlite = sql.TableCodec.of(schema.stock, sqlite.dialect())
-    assert on_sqlite.encode(row) == ("B", "WH", 1.5)  # SQLite keeps decimals as floats
+    assert on_sqlite.encode(row) == ("B", "WH", "1.500")  # exact: decimal text on SQLite
     on_pg = sql.TableCodec.of(schema.stock, postgresql.psycopg.dialect())
     assert on_pg.encode(row) == ("B", "WH", Decimal("1.500"))
     alert_codec = sql.TableCodec.of(schema.alerts, sqlite.dialect())

@@ -7,6 +7,7 @@ Avro-ready values and what travels over REST (decimal and timestamp strings).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +104,35 @@ def _without_payload(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k != PAYLOAD}
 
 
+CODE_FIELDS = ("batch_code", "source_ref")
+"""Identifiers people read in reports and logs: printable text only."""
+
+
+def code_problem(value: Any) -> str | None:
+    """Why ``value`` is no usable code: empty, blank, or with control or format characters.
+
+    Format characters (category Cf) include the bidirectional overrides (U+202A-U+202E,
+    U+2066-U+2069) and zero-width characters that make a code look like another in a report.
+    """
+    if not isinstance(value, str):
+        return None  # the type check names it
+    if value == "":
+        return "must not be empty"
+    if value.isascii() and value.isprintable() and not value.isspace():  # most codes
+        return None
+    if value.isspace():
+        return "must not be blank"
+    for char in value:
+        if unicodedata.category(char) in _UNPRINTABLE:
+            return f"contains the control or format character U+{ord(char):04X}"
+    return None
+
+
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def _check_keys(obj: Mapping[str, Any], errors: FieldErrors) -> None:
-    for key in ("batch_code", "source_ref"):
-        if obj.get(key) == "":
-            errors.append((key, "must not be empty"))
+    for key in CODE_FIELDS:
+        problem = code_problem(obj.get(key))
+        if problem is not None:
+            errors.append((key, problem))

@@ -1,8 +1,13 @@
-"""Compiles an expanded Avro schema (``SchemaSet.expanded``) into a tree of nodes, once."""
+"""Compiles an expanded Avro schema (``SchemaSet.expanded``) into a tree of nodes, once.
+
+One rule Avro cannot say is added here: the ``value`` of a ``Quantity`` (an amount of material
+received, issued, moved, counted, consumed, produced, scrapped or shipped) is never negative.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from tracesync.contracts.avro_values.base import MISSING, Node
@@ -63,6 +68,9 @@ class _Compiler:
                 self.compile(field["type"]),
                 field.get("default", MISSING),
             )
+        amount = node.fields.get("value", (None,))[0] if schema["name"] == "Quantity" else None
+        if isinstance(amount, DecimalNode):
+            amount.minimum = Decimal(0)
         return node
 
     def _union(self, branches: list[JsonSchema]) -> Node:

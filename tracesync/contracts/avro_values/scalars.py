@@ -1,13 +1,16 @@
 """Nodes of Avro's scalar types: primitives, decimals, timestamps, dates, UUIDs and enums.
 
 Beyond Avro's own type check they enforce what Avro leaves out: decimal precision and scale,
-aware datetimes, UUID syntax, enum symbols named in the reason.
+aware datetimes, UUID syntax, enum symbols named in the reason; no NUL in a string (PostgreSQL
+cannot store one), numbers written with ASCII digits only (``1_000`` and ``١٢٣`` are refused,
+though Python would read them), timestamps within the years 1 to 9999 once in UTC.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -24,6 +27,18 @@ from tracesync.contracts.avro_values.base import (
 
 INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A decimal number as text: ASCII digits, no digit-group separators."""
+NUL = "\x00"
+
+
+def string_problem(value: Any) -> str | None:
+    """Why ``value`` is no acceptable Avro string (None: it is one)."""
+    if not isinstance(value, str):
+        return f"expected a string, got {show(value)}"
+    if NUL in value:
+        return "contains a NUL character (U+0000)"
+    return None
 
 
 class Primitive(Node):
@@ -46,7 +61,7 @@ class Primitive(Node):
         if kind == "boolean":
             return None if isinstance(value, bool) else f"expected true/false, got {show(value)}"
         if kind == "string":
-            return None if isinstance(value, str) else f"expected a string, got {show(value)}"
+            return string_problem(value)
         if kind == "bytes":
             return None if isinstance(value, bytes) else f"expected bytes, got {show(value)}"
         if kind in INT_RANGE:
@@ -60,9 +75,12 @@ class Primitive(Node):
 
 
 class DecimalNode(Node):
-    def __init__(self, precision: int, scale: int) -> None:
+    """A decimal of ``precision`` digits, ``scale`` of them decimals; at least ``minimum``."""
+
+    def __init__(self, precision: int, scale: int, minimum: Decimal | None = None) -> None:
         self.precision = precision
         self.scale = scale
+        self.minimum = minimum
         self._quantum = Decimal(1).scaleb(-scale)
 
     def check(self, value: Any, path: str, errors: FieldErrors) -> None:
@@ -79,10 +97,13 @@ class DecimalNode(Node):
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             errors.append((path, f"expected a decimal string like '12.5', got {show(value)}"))
             return None
+        text = str(value).strip()
         try:
-            number = Decimal(str(value).strip())
+            if isinstance(value, str) and NUMBER_TEXT.fullmatch(text) is None:
+                raise InvalidOperation
+            number = Decimal(text)
         except InvalidOperation:
-            errors.append((path, f"not a decimal number: {value!r}"))
+            errors.append((path, f"not a decimal number (ASCII digits, '.' decimals): {value!r}"))
             return None
         reason = self._problem(number)
         if reason is None and number.quantize(self._quantum) != number:
@@ -102,6 +123,8 @@ class DecimalNode(Node):
         if integer_digits > self.precision - self.scale:
             limit = self.precision - self.scale
             return f"too large: at most {limit} digits before the decimal point"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum}"
         return None
 
 
@@ -115,7 +138,11 @@ class TimestampMillis(Node):
 
     def from_json(self, value: Any, path: str, errors: FieldErrors) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
-            return EPOCH + dt.timedelta(milliseconds=value)
+            try:
+                return EPOCH + dt.timedelta(milliseconds=value)
+            except OverflowError:
+                errors.append((path, f"{value} ms since 1970 is outside the years 1 to 9999"))
+                return None
         if not isinstance(value, str):
             errors.append((path, f"expected an ISO-8601 timestamp string, got {show(value)}"))
             return None
@@ -127,7 +154,11 @@ class TimestampMillis(Node):
         if parsed.tzinfo is None:
             errors.append((path, f"timestamp {value!r} has no UTC offset (add Z or +hh:mm)"))
             return None
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            errors.append((path, f"timestamp {value!r} is outside the years 1 to 9999 in UTC"))
+            return None
 
     def to_json(self, value: Any) -> Any:
         if isinstance(value, int):

@@ -16,9 +16,15 @@ from fastapi import FastAPI
 from serve.live import end_streams
 from tests.slot import TEST_HOME
 from tests.unit.store_plant import plant
+from tracesync.settings import ServeSettings, Settings
 
 ARTIFACTS = TEST_HOME / "artifacts"
 """Screenshots and other files a test run leaves for people to look at."""
+
+
+def demo_serve(**fields: Any) -> ServeSettings:
+    """Serve settings with ``fields`` and the demo's well-known keys (there are no defaults)."""
+    return Settings(demo_keys=True, serve=ServeSettings(**fields)).serve
 
 
 def free_port() -> int:

@@ -28,13 +28,13 @@ from serve.app import create_app
 from serve.pipeline import pipeline_of
 from sinks.store.database import open_store
 from sinks.store.rows import chain_rows
-from tests.console_server import ARTIFACTS, plant_with_a_mismatch, serving
+from tests.console_server import ARTIFACTS, demo_serve, plant_with_a_mismatch, serving
 from tests.fixtures.kafka import KafkaBroker
 from tests.unit.store_plant import plant
 from tracesync import bootstrap
 from tracesync.devtools.supervise import Component
 from tracesync.publisher import KafkaPublisher, OutboundRecord
-from tracesync.settings import ServeSettings, Settings
+from tracesync.settings import Settings
 
 
 def _free_port() -> int:
@@ -220,7 +220,7 @@ def live_console(pipeline_settings: Settings, tmp_path: Path) -> Iterator[tuple[
     """The console over the plant (with a mismatch) and the pipeline's topics, and a worker."""
     store = open_store(f"sqlite:///{tmp_path / 'live.db'}")
     store.write([chain_rows(r) for r in plant_with_a_mismatch()])
-    app = create_app(store.engine, ServeSettings(), None, pipeline=pipeline_of(pipeline_settings))
+    app = create_app(store.engine, demo_serve(), None, pipeline=pipeline_of(pipeline_settings))
     worker = Component(
         ["worker", "--loglevel", "warning"], pipeline_settings, tmp_path / "worker.log"
     ).start()

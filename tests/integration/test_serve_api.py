@@ -14,6 +14,7 @@ from sinks.store.database import TraceStore, open_store
 from sinks.store.queries import recall, trace
 from sinks.store.report import report_dict
 from sinks.store.rows import chain_rows
+from tests.console_server import demo_serve
 from tests.unit.simulated_chains import ancestors, as_stored, simulated_run
 from tests.unit.store_plant import plant
 from tracesync.devtools.simulator.scenario import Simulation
@@ -160,7 +161,7 @@ def simulated(store_url: str) -> Iterator[tuple[Simulation, TestClient]]:
     sim, run = simulated_run()
     store = open_store(store_url)
     store.write([chain_rows(r) for r in as_stored(run.chains)])
-    app = create_app(store.engine, ServeSettings(), time_zone="Asia/Shanghai")
+    app = create_app(store.engine, demo_serve(), time_zone="Asia/Shanghai")
     try:
         with TestClient(app) as client:
             yield sim, client

@@ -23,11 +23,11 @@ from serve.app import create_app
 from serve.assess_form import form_values
 from sinks.store.database import open_store
 from sinks.targets.config import load_routes
+from tests.console_server import demo_serve
 from tracesync.assess.assessment import assess
 from tracesync.assess.edges import EdgeTimings
 from tracesync.assess.loader import load_inventory
 from tracesync.assess.report import assessment_dict, assessment_text
-from tracesync.settings import ServeSettings
 
 EXAMPLES = Path(__file__).parents[2] / "deploy" / "assess"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -38,7 +38,7 @@ TIMINGS = EdgeTimings(db_poll_s=2.0, files_poll_s=3.0, files_settle_s=4.0)
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    app = create_app(store.engine, ServeSettings(), assess_timings=TIMINGS)
+    app = create_app(store.engine, demo_serve(), assess_timings=TIMINGS)
     try:
         with TestClient(app) as client:
             yield client

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from serve.app import create_app
 from sinks.store.database import TraceStore, open_store
 from sinks.store.rows import chain_rows
-from tests.console_server import plant_with_a_mismatch
-from tracesync.settings import ServeSettings
+from tests.console_server import demo_serve, plant_with_a_mismatch
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
 OPERATOR = {"X-API-Key": "dev-operator-key"}
@@ -31,7 +30,7 @@ def store(store_url: str) -> Iterator[TraceStore]:
 
 @pytest.fixture
 def client(store: TraceStore) -> Iterator[TestClient]:
-    with TestClient(create_app(store.engine, ServeSettings(page_limit=4))) as client:
+    with TestClient(create_app(store.engine, demo_serve(page_limit=4))) as client:
         yield client
 
 

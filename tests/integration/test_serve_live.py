@@ -16,14 +16,14 @@ import pytest
 from serve.app import create_app
 from serve.pipeline import Pipeline, pipeline_of
 from sinks.store.database import open_store
-from tests.console_server import serving
+from tests.console_server import demo_serve, serving
 from tests.fixtures.kafka import KafkaBroker
 from tests.topic_reader import TopicReader
 from tracesync import bootstrap, deadletter
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.errors import RecordOrigin
 from tracesync.publisher import KafkaPublisher, OutboundRecord
-from tracesync.settings import ServeSettings, Settings
+from tracesync.settings import Settings
 
 VIEWER = {"X-API-Key": "dev-viewer-key"}
 OPERATOR = {"X-API-Key": "dev-operator-key"}
@@ -53,7 +53,7 @@ def console(pipeline: Pipeline, tmp_path: Path) -> Iterator[str]:
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     try:
         with serving(
-            create_app(store.engine, ServeSettings(page_limit=2), None, pipeline=pipeline)
+            create_app(store.engine, demo_serve(page_limit=2), None, pipeline=pipeline)
         ) as url:
             yield url
     finally:

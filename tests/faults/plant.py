@@ -33,7 +33,7 @@ from tracesync.devtools.infra.private_postgres import PrivatePostgres
 from tracesync.devtools.simulator.scenario import Simulation, SimulationConfig, simulate
 from tracesync.devtools.simulator.verify import mismatches
 from tracesync.devtools.supervise import Component, wait_for
-from tracesync.settings import Settings
+from tracesync.settings import DEV_INGEST_KEYS, Settings
 
 POST_PATIENCE_S = 180.0
 """A REST batch refused this long (every retry) fails the run: the edge never came back."""
@@ -106,6 +106,7 @@ def _settings(
         kafka={"bootstrap_servers": cluster.bootstrap_servers},
         registry=registry.settings.registry,
         ingest={"port": port},
+        demo_keys=True,  # the feed posts with the demo's well-known keys
     )
     run = demo_run(base, "faults")
     s = run.settings
@@ -181,7 +182,7 @@ class FaultPlant:
             log = self.run.logs / f"{name}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             self.components[name] = Component(args, self.settings, log).start()
-        keys = {k: v.get_secret_value() for k, v in self.settings.ingest.api_keys.items()}
+        keys = dict(DEV_INGEST_KEYS)  # the settings hold their hashes (demo_keys)
         rest_url = f"http://{self.settings.ingest.host}:{self.settings.ingest.port}"
         # the chaos clock starts once the edge answers: every kill hits a running pipeline
         answering = wait_for(lambda: _answers(rest_url), 120, alive=list(self.components.values()))

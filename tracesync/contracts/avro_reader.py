@@ -22,12 +22,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tracesync.contracts.avro_codegen import Emitter, SourceCompiler
 from tracesync.contracts.schemas import JsonSchema
 
 Reader = Callable[[bytes, int], tuple[Any, int]]
 LogicalReader = Callable[[Any, JsonSchema, JsonSchema], Any]
 
-_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
 _MAX_VARINT_BYTES = 10
 _INLINE_UNION_BRANCHES = 4
 
@@ -59,28 +59,12 @@ _RUNTIME: dict[str, Any] = {
 }
 
 
-class _Compiler:
+class _Compiler(SourceCompiler):
     """Emits the source of the reader functions of one schema."""
 
     def __init__(self, logical: Mapping[str, LogicalReader]) -> None:
+        super().__init__(_RUNTIME)
         self._logical = logical
-        self._named: dict[str, JsonSchema] = {}
-        self._records: dict[str, str] = {}  # record fullname -> function name
-        self._functions: list[list[str]] = []
-        self.constants: dict[str, Any] = dict(_RUNTIME)
-        self._counter = 0
-
-    def _name(self, prefix: str) -> str:
-        self._counter += 1
-        return f"{prefix}{self._counter}"
-
-    def _constant(self, value: Any, prefix: str = "_c") -> str:
-        name = self._name(prefix)
-        self.constants[name] = value
-        return name
-
-    def source(self) -> str:
-        return "\n\n".join("\n".join(lines) for lines in self._functions)
 
     def function(self, schema: JsonSchema) -> str:
         """A function ``(data, pos) -> (value, pos)`` reading ``schema``; returns its name."""
@@ -93,24 +77,6 @@ class _Compiler:
         self._read(schema, "value", lines, 1)
         lines.append("    return value, pos")
         return name
-
-    def _resolve(self, schema: JsonSchema) -> JsonSchema:
-        if isinstance(schema, str) and schema not in _PRIMITIVES:
-            return self._named[schema]
-        if isinstance(schema, dict) and isinstance(schema.get("type"), (dict, list)):
-            return self._resolve(schema["type"])
-        if isinstance(schema, dict) and schema.get("type") not in _PRIMITIVES | {
-            "record",
-            "error",
-            "enum",
-            "fixed",
-            "array",
-            "map",
-        }:
-            return self._resolve(schema["type"])
-        if isinstance(schema, dict) and "name" in schema:
-            self._named[schema["name"]] = schema
-        return schema
 
     def _record_function(self, schema: JsonSchema) -> str:
         fullname = schema["name"]
@@ -133,7 +99,7 @@ class _Compiler:
             self._union(schema, target, lines, depth)
             return
         kind = schema if isinstance(schema, str) else schema["type"]
-        emit = _Emitter(lines, depth)
+        emit = Emitter(lines, depth)
         if kind in ("record", "error"):
             emit(f"{target}, pos = {self._record_function(schema)}(data, pos)")
         elif kind == "enum":
@@ -150,7 +116,7 @@ class _Compiler:
             self._primitive(kind, schema, target, emit)
             self._convert(schema, kind, target, emit)
 
-    def _primitive(self, kind: str, schema: JsonSchema, target: str, emit: _Emitter) -> None:
+    def _primitive(self, kind: str, schema: JsonSchema, target: str, emit: Emitter) -> None:
         if kind == "null":
             emit(f"{target} = None")
         elif kind == "boolean":
@@ -178,7 +144,7 @@ class _Compiler:
         else:
             raise ValueError(f"cannot compile a reader for Avro type {kind!r}")
 
-    def _convert(self, schema: JsonSchema, kind: str, target: str, emit: _Emitter) -> None:
+    def _convert(self, schema: JsonSchema, kind: str, target: str, emit: Emitter) -> None:
         logical = schema.get("logicalType") if isinstance(schema, dict) else None
         if logical is None:
             return
@@ -190,7 +156,7 @@ class _Compiler:
             reader, type_schema = self._constant(fn, "_logical"), self._constant(schema, "_schema")
             emit(f"{target} = {reader}({target}, {type_schema}, None)")
 
-    def _long(self, target: str, emit: _Emitter) -> None:
+    def _long(self, target: str, emit: Emitter) -> None:
         emit("b = data[pos]")
         emit("if b < 128:")
         emit.more(1, f"{target} = (b >> 1) ^ -(b & 1)")
@@ -198,7 +164,7 @@ class _Compiler:
         emit("else:")
         emit.more(1, f"{target}, pos = _varint(data, pos)")
 
-    def _blocks(self, count: str, emit: _Emitter) -> None:
+    def _blocks(self, count: str, emit: Emitter) -> None:
         """Start of an array or map: the loop over blocks (a negative count carries a size)."""
         self._long(count, emit)
         emit(f"while {count}:")
@@ -207,7 +173,7 @@ class _Compiler:
         inner.more(1, f"{count} = -{count}")
         self._long("_", inner.nested(1))
 
-    def _array(self, schema: JsonSchema, target: str, emit: _Emitter, depth: int) -> None:
+    def _array(self, schema: JsonSchema, target: str, emit: Emitter, depth: int) -> None:
         count, item = self._name("count"), self._name("item")
         emit(f"{target} = []")
         self._blocks(count, emit)
@@ -216,7 +182,7 @@ class _Compiler:
         emit.more(2, f"{target}.append({item})")
         self._long(count, emit.nested(1))
 
-    def _map(self, schema: JsonSchema, target: str, emit: _Emitter, depth: int) -> None:
+    def _map(self, schema: JsonSchema, target: str, emit: Emitter, depth: int) -> None:
         count, key, item = self._name("count"), self._name("key"), self._name("item")
         emit(f"{target} = {{}}")
         self._blocks(count, emit)
@@ -227,7 +193,7 @@ class _Compiler:
         self._long(count, emit.nested(1))
 
     def _union(self, branches: list[JsonSchema], target: str, lines: list[str], depth: int) -> None:
-        emit = _Emitter(lines, depth)
+        emit = Emitter(lines, depth)
         index = self._name("branch")
         self._long(index, emit)
         if len(branches) <= _INLINE_UNION_BRANCHES:
@@ -243,23 +209,6 @@ class _Compiler:
             emit.more(1, f"{target}, pos = {table}[{index}](data, pos)")
             emit("else:")
         emit.more(1, "raise _broken('unknown union branch', pos)")
-
-
-class _Emitter:
-    """Appends lines of source at one indentation depth."""
-
-    def __init__(self, lines: list[str], depth: int) -> None:
-        self.lines = lines
-        self.depth = depth
-
-    def __call__(self, line: str) -> None:
-        self.lines.append("    " * self.depth + line)
-
-    def more(self, extra: int, line: str) -> None:
-        self.lines.append("    " * (self.depth + extra) + line)
-
-    def nested(self, extra: int) -> _Emitter:
-        return _Emitter(self.lines, self.depth + extra)
 
 
 def compile_reader(

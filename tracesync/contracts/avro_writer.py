@@ -35,12 +35,11 @@ from typing import Any
 
 from fastavro.write import LOGICAL_WRITERS
 
+from tracesync.contracts.avro_codegen import Emitter, SourceCompiler
 from tracesync.contracts.schemas import JsonSchema
 
 Writer = Callable[[bytearray, Any], None]
 
-_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-_KINDS = _PRIMITIVES | {"record", "error", "enum", "fixed", "array", "map"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _DAYS_SHIFT = date(1970, 1, 1).toordinal()
@@ -123,27 +122,11 @@ _RUNTIME: dict[str, Any] = {
 }
 
 
-class _Compiler:
+class _Compiler(SourceCompiler):
     """Emits the source of the writer functions of one schema."""
 
     def __init__(self) -> None:
-        self._named: dict[str, JsonSchema] = {}
-        self._records: dict[str, str] = {}  # record fullname -> function name
-        self._functions: list[list[str]] = []
-        self.constants: dict[str, Any] = dict(_RUNTIME)
-        self._counter = 0
-
-    def _name(self, prefix: str) -> str:
-        self._counter += 1
-        return f"{prefix}{self._counter}"
-
-    def _constant(self, value: Any, prefix: str = "_c") -> str:
-        name = self._name(prefix)
-        self.constants[name] = value
-        return name
-
-    def source(self) -> str:
-        return "\n\n".join("\n".join(lines) for lines in self._functions)
+        super().__init__(_RUNTIME)
 
     def function(self, schema: JsonSchema) -> str:
         """A function ``(out, value) -> None`` writing ``schema``; returns its name."""
@@ -153,20 +136,9 @@ class _Compiler:
         name = self._name("_write")
         lines = [f"def {name}(out, value):"]
         self._functions.append(lines)
-        self._write(schema, "value", _Emitter(lines, 1))
+        self._write(schema, "value", Emitter(lines, 1))
         lines.append("    return None")
         return name
-
-    def _resolve(self, schema: JsonSchema) -> JsonSchema:
-        if isinstance(schema, str) and schema not in _PRIMITIVES:
-            return self._named[schema]
-        if isinstance(schema, dict) and isinstance(schema.get("type"), dict | list):
-            return self._resolve(schema["type"])
-        if isinstance(schema, dict) and schema.get("type") not in _KINDS:
-            return self._resolve(schema["type"])  # a reference to a named type, with a doc
-        if isinstance(schema, dict) and "name" in schema:
-            self._named[schema["name"]] = schema
-        return schema
 
     def _record_function(self, schema: JsonSchema) -> str:
         """A record from a dict (fastavro's form), or from an immutable object (see the module)."""
@@ -187,9 +159,9 @@ class _Compiler:
             else:
                 lines.append(f"        {value} = get({field['name']!r})")
                 from_attributes.append(f"{value} = rec.{field['name']}")
-        self._fields(values, _Emitter(lines, 2))
+        self._fields(values, Emitter(lines, 2))
         lines.append("        return None")
-        emit = _Emitter(lines, 1)
+        emit = Emitter(lines, 1)
         emit(f"hit = {cache}.get(id(rec))")
         emit("if hit is not None and hit[0] is rec:")
         emit.more(1, "out += hit[1]")
@@ -204,11 +176,11 @@ class _Compiler:
         emit("return None")
         return name
 
-    def _fields(self, values: list[tuple[JsonSchema, str]], emit: _Emitter) -> None:
+    def _fields(self, values: list[tuple[JsonSchema, str]], emit: Emitter) -> None:
         for field, value in values:
             self._write(field["type"], value, emit)
 
-    def _write(self, schema: JsonSchema, value: str, emit: _Emitter) -> None:
+    def _write(self, schema: JsonSchema, value: str, emit: Emitter) -> None:
         schema = self._resolve(schema)
         if isinstance(schema, list):
             self._union(schema, value, emit)
@@ -230,7 +202,7 @@ class _Compiler:
             self._scalar(kind, logical, schema, value, emit)
 
     def _scalar(
-        self, kind: str, logical: str | None, schema: JsonSchema, value: str, emit: _Emitter
+        self, kind: str, logical: str | None, schema: JsonSchema, value: str, emit: Emitter
     ) -> None:
         key = f"{kind}-{logical}"
         if key == "bytes-decimal":
@@ -254,7 +226,7 @@ class _Compiler:
             emit(f"{value} = {prepare}({value}, {self._constant(schema, '_schema')})")
         self._primitive(kind, schema, value, emit)
 
-    def _primitive(self, kind: str, schema: JsonSchema, value: str, emit: _Emitter) -> None:
+    def _primitive(self, kind: str, schema: JsonSchema, value: str, emit: Emitter) -> None:
         if kind == "null":
             emit(f"if {value} is not None:")
             emit.more(1, f"raise TypeError('null field holds ' + repr({value}))")
@@ -280,7 +252,7 @@ class _Compiler:
             raise UnsupportedSchemaError(f"cannot compile a writer for Avro type {kind!r}")
 
     @staticmethod
-    def _bytes(value: str, emit: _Emitter) -> None:
+    def _bytes(value: str, emit: Emitter) -> None:
         emit(f"n = len({value})")
         emit("if n < 64:")
         emit.more(1, "out.append(n << 1)")
@@ -288,7 +260,7 @@ class _Compiler:
         emit.more(1, "_varint(out, n << 1)")
         emit(f"out += {value}")
 
-    def _array(self, schema: JsonSchema, value: str, emit: _Emitter) -> None:
+    def _array(self, schema: JsonSchema, value: str, emit: Emitter) -> None:
         item = self._name("item")
         emit(f"if {value}:")
         emit.more(1, f"_length(out, len({value}))")
@@ -296,7 +268,7 @@ class _Compiler:
         self._write(schema["items"], item, emit.nested(2))
         emit("out.append(0)")
 
-    def _map(self, schema: JsonSchema, value: str, emit: _Emitter) -> None:
+    def _map(self, schema: JsonSchema, value: str, emit: Emitter) -> None:
         key, item = self._name("key"), self._name("item")
         emit(f"if {value}:")
         emit.more(1, f"_length(out, len({value}))")
@@ -305,7 +277,7 @@ class _Compiler:
         self._write(schema["values"], item, emit.nested(2))
         emit("out.append(0)")
 
-    def _union(self, branches: list[JsonSchema], value: str, emit: _Emitter) -> None:
+    def _union(self, branches: list[JsonSchema], value: str, emit: Emitter) -> None:
         kinds = [b if isinstance(b, str) else b.get("type") for b in branches]
         if "null" not in kinds or len(branches) > 2:
             raise UnsupportedSchemaError(f"union {kinds} is not null and one type")
@@ -319,23 +291,6 @@ class _Compiler:
         emit("else:")
         emit.more(1, f"out.append({(1 - null) << 1})")
         self._write(branches[1 - null], value, emit.nested(1))
-
-
-class _Emitter:
-    """Appends lines of source at one indentation depth."""
-
-    def __init__(self, lines: list[str], depth: int) -> None:
-        self.lines = lines
-        self.depth = depth
-
-    def __call__(self, line: str) -> None:
-        self.lines.append("    " * self.depth + line)
-
-    def more(self, extra: int, line: str) -> None:
-        self.lines.append("    " * (self.depth + extra) + line)
-
-    def nested(self, extra: int) -> _Emitter:
-        return _Emitter(self.lines, self.depth + extra)
 
 
 def compile_writer(schema: JsonSchema) -> Writer:

@@ -111,6 +111,32 @@ def _answer(status: bytes, detail: str, *extra: bytes) -> bytes:
     return b"\r\n".join(head) + b"\r\n\r\n" + body
 
 
+class _QuietAfterDisconnect:
+    """The application, except that an exception it raises after it was told that the client is
+    gone (how Starlette reports a body cut off: ``ClientDisconnect``) is logged on one line, not
+    as a traceback per slow client."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        gone = False
+
+        async def noting() -> Any:
+            nonlocal gone
+            message = await receive()
+            gone = gone or message["type"] == "http.disconnect"
+            return message
+
+        try:
+            await self.app(scope, noting, send)
+        except Exception as exc:
+            if not gone:
+                raise
+            path = scope.get("path")
+            log.info("HTTP: %s ended by the client's disconnect (%s)", path, type(exc).__name__)
+
+
 class LimitedProtocol(HttpToolsProtocol):
     """One connection: a deadline for the headers, then one for the body, and the limit."""
 
@@ -121,6 +147,7 @@ class LimitedProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.app = cast("Any", _QuietAfterDisconnect(self.app))
         self._deadline: asyncio.TimerHandle | None = None
         self._awaiting_headers = False
         self._in_request = False  # part of a request received, not all of it

@@ -144,7 +144,7 @@ def test_a_partial_body_is_408_and_never_reaches_the_app(app: EchoApp) -> None:
 
 
 def test_a_whole_body_after_keep_alive_is_served(app: EchoApp) -> None:
-    with serving(app) as port, connect(port) as sock:
+    with serving(app, keep_alive_s=1) as port, connect(port) as sock:
         for _ in range(2):
             sock.sendall(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc")
             assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")

@@ -208,12 +208,14 @@ def test_a_partial_body_is_408_and_nothing_is_published(
     finally:
         reader.close()
     assert ingest.alive(), ingest.log_tail()
+    assert "Exception in ASGI application" not in ingest.log_path.read_text(), ingest.log_tail()
 
 
 def test_a_partial_form_is_408_on_serve(serve: Server) -> None:
     answer = _slow_post(serve, "/login", b"key=dev-viewer-key", "")
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert serve.alive(), serve.log_tail()
+    assert "Exception in ASGI application" not in serve.log_path.read_text(), serve.log_tail()
 
 
 _FLOOD_EVENTS = itertools.count(1)

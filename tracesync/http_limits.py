@@ -192,12 +192,16 @@ class LimitedProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_request = False
-        self._disarm()
+        if self.cycle is not None and self.cycle.response_complete:  # answered before the body
+            self._await_headers()
+        else:
+            self._disarm()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not pipelined and not self.transport.is_closing():
+        body_pending = self._in_request and not self._awaiting_headers  # its deadline holds
+        if not (pipelined or body_pending or self.transport.is_closing()):
             self._await_headers()
 
     def _await_headers(self) -> None:

@@ -41,6 +41,10 @@ class EchoApp:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        if scope["path"] == "/early":  # answered before the body is read, as a 401 or 413 is
+            await send({"type": "http.response.start", "status": 413, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
         body = b""
         while True:
             message = await receive()
@@ -141,6 +145,14 @@ def test_a_partial_body_is_408_and_never_reaches_the_app(app: EchoApp) -> None:
         assert get(port).startswith(b"HTTP/1.1 200 ")
     assert app.bodies == [b""], "only the GET's empty body was read"
     assert app.disconnects == 1
+
+
+def test_an_answer_before_the_body_keeps_the_body_deadline(app: EchoApp) -> None:
+    with serving(app, keep_alive_s=60) as port, connect(port) as sock:
+        sock.sendall(b"POST /early HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n" + b"y" * 10)
+        answer = read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+    assert b"408" not in answer, "one answer per request"
 
 
 def test_a_whole_body_after_keep_alive_is_served(app: EchoApp) -> None:

@@ -38,6 +38,7 @@ from producers.mapping import load_mapping
 from producers.rest import RestIngest, create_app
 from tracesync import bootstrap
 from tracesync.errors import ConfigurationError
+from tracesync.http_limits import uvicorn_config
 from tracesync.observability.asgi import instrument
 from tracesync.observability.publishing import MeteredPublisher
 from tracesync.observability.runtime import Observability
@@ -77,7 +78,8 @@ def serve_rest(
         )
         app = create_app(settings, ingest, on_shutdown=lambda: _close(publisher))
         instrument(app, obs.metrics, obs.health)
-        config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None)
+        limits = settings.ingest.http
+        config = uvicorn_config(app, host, port, limits, access_log=False, log_config=None)
         # Everything built so far (FastAPI, pydantic models, schemas, clients) lives as long as
         # the server: out of the collector's sight, a full collection no longer pauses every
         # request in flight for ~100 ms (what set the REST latency tail under load).

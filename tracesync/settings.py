@@ -121,6 +121,34 @@ class ProducerSettings(BaseModel):
     flush_timeout_s: float = Field(default=15.0, ge=0, description="wait on shutdown")
 
 
+class HttpLimits(BaseModel):
+    """Slow and surplus clients of an HTTP server (``ingest api``, ``serve``;
+    :mod:`tracesync.http_limits`): a connection that trickles its headers or its body is closed,
+    and the open connections are capped below the process's descriptor limit."""
+
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="close a connection whose request headers are not complete this long after "
+        "it opened or after its last answer (408 when it sent part of a request)",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="408 and close when a request body is not complete this long after its "
+        "headers; nothing of it is used",
+    )
+    keep_alive_s: int = Field(
+        default=5, gt=0, description="close a connection idle this long between requests"
+    )
+    max_connections: int | None = Field(
+        default=None,
+        gt=0,
+        description="open connections at most; more are answered 503 (Retry-After) and closed "
+        "at once; unset = min(1000, 3/4 of the soft descriptor limit)",
+    )
+
+
 DEV_INGEST_KEYS = {s: f"dev-{s.lower()}-key" for s in ("MES", "ERP", "WMS", "QMS", "EPCIS")}
 """The demo's well-known ingest keys (EPCIS: capture for every system); only with demo_keys."""
 DEV_SERVE_KEYS = {role: f"dev-{role}-key" for role in ("viewer", "compliance", "operator")}
@@ -144,6 +172,7 @@ class IngestSettings(BaseModel):
     port: int = 18080
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     max_batch_events: int = Field(default=1000, gt=0)
+    http: HttpLimits = HttpLimits()
 
 
 ServeRole = Literal["viewer", "compliance", "operator"]
@@ -178,6 +207,7 @@ class ServeSettings(BaseModel):
     live_replay: int = Field(
         default=200, ge=0, description="live alerts kept for pages that (re)connect"
     )
+    http: HttpLimits = HttpLimits()
 
 
 class IngestDbSettings(BaseModel):

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from tracesync.commands.context import settings_from
+from tracesync.commands.http_options import http_limit_options, with_http_limits
 from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
 
@@ -26,6 +27,7 @@ def ingest() -> None:
 @ingest.command("api")
 @click.option("--host", default=None, help="Bind address [settings: ingest.host, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [settings: ingest.port, 18080].")
+@http_limit_options("ingest")
 @METRICS_PORT
 @LOG_FORMAT
 @click.pass_context
@@ -39,10 +41,13 @@ def api(
     """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json.
 
     /metrics, /healthz and /readyz are served on the same port (and on --metrics-port if given).
+    Slow clients are cut off (--header-timeout, --body-timeout: 408, nothing of a partial body
+    published) and open connections capped (--max-connections: 503 beyond).
     """
     from producers.bootstrap import serve_rest
 
-    settings, obs = observing(settings_from(ctx), "ingest-api", metrics_port, log_format)
+    settings = with_http_limits(ctx, settings_from(ctx), "ingest")
+    settings, obs = observing(settings, "ingest-api", metrics_port, log_format)
     try:
         obs.serve()
         serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port, obs)

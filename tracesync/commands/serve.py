@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tracesync.commands.assess import edge_timings
 from tracesync.commands.context import settings_from
+from tracesync.commands.http_options import http_limit_options, with_http_limits
 from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
 from tracesync.errors import TracesyncError
+
+if TYPE_CHECKING:
+    from tracesync.settings import Settings
 
 
 @click.command("serve")
 @click.option("--store-url", help="SQLAlchemy URL (default: the settings').")
 @click.option("--host", help="Address to bind [default: the settings', 127.0.0.1].")
 @click.option("--port", type=int, help="Port [default: the settings'].")
+@http_limit_options("serve")
 @METRICS_PORT
 @LOG_FORMAT
 @click.pass_context
@@ -34,7 +39,8 @@ def serve(
     The live holds and alerts view follows the alerts topic and the dead-letter page reads the
     dlq.* topics, on the settings' Kafka; while the broker is down, they say so and retry.
     /metrics, /healthz and /readyz (store reachable) are served on the same port (and on
-    --metrics-port if given).
+    --metrics-port if given). Slow clients are cut off (--header-timeout, --body-timeout: 408)
+    and open connections capped (--max-connections: 503 beyond).
     """
     from serve.app import create_app
     from serve.pipeline import pipeline_of
@@ -42,7 +48,8 @@ def serve(
     from tracesync.gs1.identifiers import master_data
     from tracesync.observability.asgi import instrument
 
-    settings, obs = observing(settings_from(ctx), "serve", metrics_port, log_format)
+    settings = with_http_limits(ctx, settings_from(ctx), "serve")
+    settings, obs = observing(settings, "serve", metrics_port, log_format)
     try:
         engine = open_for_queries(store_url or settings.store_url)
         master = master_data(settings.exports)
@@ -62,22 +69,24 @@ def serve(
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port
     click.echo(f"console: http://{bind_host}:{bind_port}/   API: http://{bind_host}:{bind_port}/v1")
     try:
-        _run(app, bind_host, bind_port, json_logs=settings.log_format == "json")
+        _run(app, bind_host, bind_port, settings, json_logs=settings.log_format == "json")
     finally:
         obs.close()
 
 
-def _run(app: Any, host: str, port: int, *, json_logs: bool) -> None:
+def _run(app: Any, host: str, port: int, settings: Settings, *, json_logs: bool) -> None:
     """Uvicorn until SIGINT/SIGTERM, ending the open live streams first (they would hold the
-    shutdown up)."""
+    shutdown up); slow and surplus clients are cut off by :mod:`tracesync.http_limits`."""
     import uvicorn
 
     from serve.live import end_streams
+    from tracesync.http_limits import uvicorn_config
 
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
-        host=host,
-        port=port,
+        host,
+        port,
+        settings.serve.http,
         log_level="warning",
         # JSON logs: uvicorn logs through the root logger's handlers, not its own
         log_config=None if json_logs else uvicorn.config.LOGGING_CONFIG,

@@ -14,6 +14,11 @@ nothing, yet its chain's outputs may not have reached Kafka before the crash. So
 holds such a record, the chain's current view, alerts and genealogy messages are emitted again;
 every consumer of them is idempotent (version-guarded upserts, stable alert ids).
 
+Conflicts: an event that claims the ``source_seq`` its record already holds in the chain, with
+other content (:mod:`streams.domain.conflicts`), is dead-lettered with the reason; the chain keeps
+the version it holds. Within a buffer the records of one partition keep their arrival order, so
+the first version to arrive wins, on every replay alike.
+
 Size limits (:class:`ChainLimits`, docs/streams.md): a record larger than ``max_event_bytes`` or
 with a text value larger than ``max_field_bytes`` is dead-lettered before it is merged; so is an
 event that would grow its chain's encoded state beyond ``max_chain_bytes`` (the chain stays as it
@@ -31,7 +36,8 @@ from typing import TypeVar
 from streams import state
 from streams.domain import reconcile
 from streams.domain.alerts import Alert, alerts_between
-from streams.domain.chain import TraceChain, merge_all
+from streams.domain.chain import TraceChain, merge_split
+from streams.domain.conflicts import SeqConflict
 from streams.domain.events import Event
 from streams.domain.genealogy import GenealogyMessage, messages_for_change
 from streams.domain.limits import field_problem
@@ -202,25 +208,36 @@ class ChainProcessor:
     ) -> TraceChain:
         """``chain`` with the group's events, within the chain limit; ``items`` keeps the merged.
 
-        When all events together would make the chain too large, they are merged one by one
-        (in arrival order) and each that would push it over the limit is dead-lettered.
+        An event that conflicts with the version its record holds is dead-lettered with the
+        reason. When all events together would make the chain too large, they are merged one by
+        one (in arrival order) and each that would push it over the limit is dead-lettered.
         """
-        after = merge_all(chain, _events(items))
-        if after is chain:
-            return chain
-        data = self._encode_chain(after)
-        limit = self.limits.max_chain_bytes
-        if len(data) <= limit:
+        merged = merge_split(chain, _events(items))
+        after = merged.chain
+        if after is not chain:
+            data = self._encode_chain(after)
+            if len(data) > self.limits.max_chain_bytes:
+                return self._merge_one_by_one(chain, items, encoded, result)
             encoded[after.batch_code] = data
-            return after
+        if merged.conflicts:
+            _refuse(merged.conflicts, items, result)
+        return after
+
+    def _merge_one_by_one(
+        self, chain: TraceChain, items: _Group, encoded: dict[str, bytes], result: StepResult
+    ) -> TraceChain:
         kept: _Group = []
-        after, data = chain, b""
+        after, data, limit = chain, b"", self.limits.max_chain_bytes
         for record, event in items:
-            candidate = merge_all(after, [event])
-            if candidate is after:
+            candidate = merge_split(after, [event])
+            if candidate.conflicts:
+                (conflict,) = candidate.conflicts
+                result.dead_letters.append(DeadLetter(record, conflict.reason))
+                continue
+            if candidate.chain is after:
                 kept.append((record, event))
                 continue
-            candidate_data = self._encode_chain(candidate)
+            candidate_data = self._encode_chain(candidate.chain)
             if len(candidate_data) > limit:
                 reason = (
                     f"chain {chain.batch_code!r} would grow to {len(candidate_data)} bytes with "
@@ -228,7 +245,7 @@ class ChainProcessor:
                 )
                 result.dead_letters.append(DeadLetter(record, reason))
                 continue
-            after, data = candidate, candidate_data
+            after, data = candidate.chain, candidate_data
             kept.append((record, event))
         items[:] = kept
         if after is not chain:
@@ -311,6 +328,19 @@ class ChainProcessor:
 
 def _events(items: _Group) -> list[Event]:
     return [event for _, event in items]
+
+
+def _refuse(conflicts: Sequence[SeqConflict], items: _Group, result: StepResult) -> None:
+    """Dead-letter the records of the refused events and take them out of ``items``."""
+    refused = {id(conflict.refused): conflict for conflict in conflicts}
+    kept: _Group = []
+    for record, event in items:
+        conflict = refused.get(id(event))
+        if conflict is None:
+            kept.append((record, event))
+        else:
+            result.dead_letters.append(DeadLetter(record, conflict.reason))
+    items[:] = kept
 
 
 def _redelivers_a_winner(chain: TraceChain, events: list[Event]) -> bool:

@@ -10,7 +10,7 @@ cheaply. The domain reads decimals with ``Decimal(value)`` and dates through
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -30,8 +30,22 @@ from tracesync.contracts.native import NativeEnvelope, json_native, to_millis
 _FORMAT = 1
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EXACT_FLOAT_MS = 2**32 * 1000  # below, ``millis / 1000`` rounds to the right microsecond
+
+
 def from_millis(millis: int) -> datetime:
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    """The instant of epoch milliseconds, exactly (the inverse of ``to_millis``).
+
+    ``datetime.fromtimestamp(millis / 1000)`` is a millisecond off for about half the instants
+    after 2106 or before 1970 (float rounding): a chain recovered from state would then hold
+    another time than the event it was made of, and the same event read again would look like
+    other content (a conflicting ``source_seq``). Integer arithmetic there; the float path,
+    exact and faster, for the years between.
+    """
+    if 0 <= millis < _EXACT_FLOAT_MS:
+        return datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return _EPOCH + timedelta(milliseconds=millis)
 
 
 def event_from_envelope(envelope: Mapping[str, Any]) -> Event:

@@ -2,7 +2,8 @@
 
 A decoded Avro envelope (a plain dict from the serde) becomes an :class:`Event`. Each event is one
 version of one *source record* (``source_system`` + ``source_ref``); a higher ``source_seq`` is a
-newer version of the same record.
+newer version of the same record, and two events with one ``source_seq`` must say the same
+(:mod:`streams.domain.conflicts`).
 """
 
 from __future__ import annotations
@@ -56,11 +57,3 @@ class Event:
     def record_key(self) -> str:
         """Identity of the source record this event is a version of."""
         return f"{self.source_system}|{self.source_ref}"
-
-    def supersedes(self, other: Event) -> bool:
-        """Whether this version wins over ``other`` of the same record, whatever the arrival order.
-
-        The higher ``source_seq`` wins; on a tie the event id decides, so the outcome never
-        depends on which of two conflicting versions arrived first.
-        """
-        return (self.source_seq, self.event_id) > (other.source_seq, other.event_id)

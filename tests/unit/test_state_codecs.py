@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -52,3 +53,17 @@ def test_a_loaded_chain_encodes_to_the_same_bytes() -> None:
     chain = merge_all(TraceChain("B1"), POOL)
     data = state.encode_chain(chain)
     assert state.encode_chain(state.decode_chain(data)) == data
+
+
+_FIRST_MS = state.to_millis(datetime(1, 1, 1, tzinfo=UTC))
+_LAST_MS = state.to_millis(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(min_value=_FIRST_MS, max_value=_LAST_MS))
+def test_stored_times_come_back_exactly_in_every_year(millis: int) -> None:
+    """A chain recovered from state holds the times of its events (else a re-read event would
+    differ from its stored self, and be taken for a conflicting version)."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
+    assert state.from_millis(millis) == moment
+    assert state.to_millis(state.from_millis(millis)) == millis

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.exc import ProgrammingError
 
 from sinks.store import schema
+from streams.bootstrap import worker_topics
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.postgres import unique_database_name
 from tests.slot import port
@@ -140,3 +141,47 @@ def hostile_pipeline(
 
 
 StartEdge = Callable[[Pipeline], Component]
+
+
+@pytest.fixture(scope="module", params=("quix", "faust"))
+def engine_worker(
+    request: pytest.FixtureRequest,
+    kafka_broker: KafkaBroker,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Settings, Component]]:
+    """A worker alone, once per engine for a module (its tests share it); no store."""
+    home = tmp_path_factory.mktemp(f"worker-{request.param}")
+    settings = Settings(
+        home=home / "home",
+        topic_prefix=f"{uuid.uuid4().hex[:8]}.",
+        source_partitions=2,
+        kafka={"bootstrap_servers": kafka_broker.bootstrap_servers},
+        registry={"enabled": False},
+        worker={
+            "engine": request.param,
+            "app_id": f"hostile-{request.param}-{uuid.uuid4().hex[:6]}",
+            "take_within_s": 0.02,
+            "max_field_bytes": 1024,
+        },
+    )
+    bootstrap.ensure_topics(settings)
+    worker = Component(["worker", "--loglevel", "warning"], settings, home / "worker.log").start()
+    yield settings, worker
+    worker.stop()
+
+
+def worker_readers(settings: Settings) -> tuple[TopicReader, TopicReader]:
+    """Readers of the worker's chain topic (decoded) and its dead-letter topic (raw values)."""
+    topics = worker_topics(settings)
+    chains = TopicReader(
+        settings, topics.chain, bootstrap.record_serde(settings, "TraceChain", topics.chain).decode
+    )
+    return chains, TopicReader(settings, topics.dead_letter, lambda v: v)
+
+
+def reasons_by_key(dlq: TopicReader) -> dict[bytes, list[str]]:
+    """The reasons of the dead letters read so far, by record key."""
+    out: dict[bytes, list[str]] = {}
+    for m in dlq.messages:
+        out.setdefault(m.key(), []).append(dict(m.headers())["dlq.reason"].decode())
+    return out

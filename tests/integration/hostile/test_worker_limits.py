@@ -9,46 +9,12 @@ the good chains sent around them reach the chain topic.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from streams.bootstrap import worker_topics
-from tests.fixtures.kafka import KafkaBroker
+from tests.integration.hostile.conftest import reasons_by_key, worker_readers
 from tests.integration.test_worker_pipeline import Plant, publish
-from tests.topic_reader import TopicReader
-from tracesync import bootstrap
 from tracesync.devtools.supervise import Component, wait_for
 from tracesync.settings import Settings
-
-
-@pytest.fixture(scope="module", params=("quix", "faust"))
-def pipeline(
-    request: pytest.FixtureRequest,
-    kafka_broker: KafkaBroker,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Settings, Component]]:
-    """One worker per engine for the module (the tests share it)."""
-    home = tmp_path_factory.mktemp(f"limits-{request.param}")
-    settings = Settings(
-        home=home / "home",
-        topic_prefix=f"{uuid.uuid4().hex[:8]}.",
-        source_partitions=2,
-        kafka={"bootstrap_servers": kafka_broker.bootstrap_servers},
-        registry={"enabled": False},
-        worker={
-            "engine": request.param,
-            "app_id": f"limits-{request.param}-{uuid.uuid4().hex[:6]}",
-            "take_within_s": 0.02,
-            "max_field_bytes": 1024,
-        },
-    )
-    bootstrap.ensure_topics(settings)
-    worker = Component(["worker", "--loglevel", "warning"], settings, home / "worker.log").start()
-    yield settings, worker
-    worker.stop()
 
 
 def _big_started(plant: Plant, batch: str, ref: str, kilobytes: int) -> dict[str, Any]:
@@ -70,40 +36,26 @@ def _big_started(plant: Plant, batch: str, ref: str, kilobytes: int) -> dict[str
     )
 
 
-def _readers(settings: Settings) -> tuple[TopicReader, TopicReader]:
-    topics = worker_topics(settings)
-    chains = TopicReader(
-        settings, topics.chain, bootstrap.record_serde(settings, "TraceChain", topics.chain).decode
-    )
-    return chains, TopicReader(settings, topics.dead_letter, lambda v: v)
-
-
-def _reasons(dlq: TopicReader) -> dict[bytes, list[str]]:
-    out: dict[bytes, list[str]] = {}
-    for m in dlq.messages:
-        out.setdefault(m.key(), []).append(dict(m.headers())["dlq.reason"].decode())
-    return out
-
-
 def test_a_chain_beyond_the_broker_limit_is_dead_lettered_and_the_worker_goes_on(
-    pipeline: tuple[Settings, Component],
+    engine_worker: tuple[Settings, Component],
 ) -> None:
-    settings, worker = pipeline
+    settings, worker = engine_worker
     before, after, big = Plant(), Plant(), Plant()
     before.batch("GOOD-A", "10", [])
     _big_started(big, "BIG-1", "MES:BS:BIG-1:a", 600)
     _big_started(big, "BIG-1", "MES:BS:BIG-1:b", 600)
     after.batch("GOOD-B", "20", [])
     publish(settings, before.events + big.events + after.events)  # one produce call: one batch
-    chains, dlq = _readers(settings)
+    chains, dlq = worker_readers(settings)
 
     def settled() -> bool:
         chains.poll()
         dlq.poll()
-        return {"GOOD-A", "GOOD-B", "BIG-1"} <= set(chains.latest) and b"BIG-1" in _reasons(dlq)
+        codes = {"GOOD-A", "GOOD-B", "BIG-1"}
+        return codes <= set(chains.latest) and b"BIG-1" in reasons_by_key(dlq)
 
     assert wait_for(settled, 120, alive=[worker]), worker.log_tail()
-    (reason,) = _reasons(dlq)[b"BIG-1"]
+    (reason,) = reasons_by_key(dlq)[b"BIG-1"]
     assert "worker.max_chain_bytes" in reason and "'BIG-1'" in reason
     assert len(chains.latest["BIG-1"]["production"]["operators"]) == 6000  # the first one only
     assert chains.latest["GOOD-B"]["reconciliation"]["status"] == "MATCHED"
@@ -113,21 +65,21 @@ def test_a_chain_beyond_the_broker_limit_is_dead_lettered_and_the_worker_goes_on
 
 
 def test_a_huge_envelope_on_a_source_topic_is_dead_lettered_without_its_value(
-    pipeline: tuple[Settings, Component],
+    engine_worker: tuple[Settings, Component],
 ) -> None:
-    settings, worker = pipeline
+    settings, worker = engine_worker
     plant, good = Plant(), Plant()
     _big_started(plant, "HUGE-1", "MES:BS:HUGE-1", 950)
     wide = plant.add("BATCH_STARTED", "MES", "WIDE-1", {}, ref="MES:BS:WIDE-1")
     wide["payload"] = dict(plant.events[0]["payload"], operators=["o" * 2000])
     good.batch("GOOD-C", "5", [])
     publish(settings, plant.events + good.events)
-    chains, dlq = _readers(settings)
+    chains, dlq = worker_readers(settings)
 
     def settled() -> bool:
         chains.poll()
         dlq.poll()
-        reasons = _reasons(dlq)
+        reasons = reasons_by_key(dlq)
         return "GOOD-C" in chains.latest and b"HUGE-1" in reasons and b"WIDE-1" in reasons
 
     assert wait_for(settled, 120, alive=[worker]), worker.log_tail()
@@ -135,7 +87,7 @@ def test_a_huge_envelope_on_a_source_topic_is_dead_lettered_without_its_value(
     reason = dict(huge.headers())["dlq.reason"].decode()
     assert "worker.max_event_bytes" in reason and "not kept" in reason
     assert huge.value() is None
-    (wide_reason,) = _reasons(dlq)[b"WIDE-1"]
+    (wide_reason,) = reasons_by_key(dlq)[b"WIDE-1"]
     assert "field payload.operators[0] of 2000 bytes" in wide_reason
     assert "HUGE-1" not in chains.latest and "WIDE-1" not in chains.latest
     assert worker.alive()

@@ -40,6 +40,8 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         pos += 1
         n |= (b & 0x7F) << shift
         if b < 0x80:
+            if n >> 64:
+                raise ValueError(f"varint beyond 64 bits at {pos}")  # not an Avro long
             return (n >> 1) ^ -(n & 1), pos
         shift += 7
     raise ValueError(f"varint longer than {_MAX_VARINT_BYTES} bytes at {pos}")

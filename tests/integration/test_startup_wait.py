@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.bootstrap import worker_topics
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.registry import RunningRegistry
 from tests.integration.test_metrics_scrape import free_port, get
@@ -31,10 +32,19 @@ from tests.integration.test_store_sink import (
     versioned,
     wait_for,
 )
+from tests.integration.test_worker_pipeline import Plant
+from tests.topic_reader import TopicReader
+from tracesync import bootstrap
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.registry_client import SchemaRegistry
+from tracesync.contracts.schemas import current
+from tracesync.contracts.serde import EnvelopeSerde
+from tracesync.contracts.wire_formats import ConfluentFormat
 from tracesync.devtools.infra import registry as registry_infra
 from tracesync.devtools.infra.private_postgres import PrivatePostgres
+from tracesync.devtools.supervise import Component
+from tracesync.publisher import KafkaPublisher, OutboundRecord
+from tracesync.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -172,3 +182,66 @@ def test_sigterm_while_waiting_exits_cleanly_and_a_zero_timeout_fails_at_once(
     failing = sinks.start(unreachable, free_port(), "--startup-timeout", "0")
     assert failing.proc.wait(60) == 1, failing.log()
     assert "did not answer within 0 s" in failing.log()
+
+
+def test_the_worker_waits_for_the_registry_at_start_and_then_builds_the_chains(
+    kafka_broker: KafkaBroker,
+    schema_registry: RunningRegistry,
+    unique_group: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    settings = Settings(
+        home=tmp_path / "home",
+        topic_prefix=f"{unique_group('wait')}.",
+        source_partitions=3,
+        kafka={"bootstrap_servers": kafka_broker.bootstrap_servers},
+        registry=schema_registry.settings.registry,
+        worker={"app_id": unique_group("worker"), "settle_s": 2.0, "take_within_s": 0.02},
+        metrics={"port": port},
+        startup_backoff_max_s=1.0,
+    )
+    worker = Component(["worker", "--loglevel", "warning"], settings, tmp_path / "worker.log")
+    registry_infra.stop(schema_registry.settings)
+    try:
+        worker.start()
+        waiting_for(
+            port,
+            "waiting for schema registry at http",
+            lambda: None if worker.alive() else worker.log_tail(),
+        )
+        time.sleep(AWAY_S)
+        assert worker.alive(), worker.log_tail()
+    finally:
+        registry_infra.start(schema_registry.settings, schema_registry.cache_root)
+    try:
+        plant = Plant()
+        plant.batch("RAW-9", "500", [])
+        plant.batch("FG-9", "50", ["RAW-9"], minute=20)
+        topic = worker_topics(settings).chain
+        # clients of this test's own, closed after (the bootstrap's stay open for the process)
+        with SchemaRegistry(schema_registry.url) as client:
+            serde = EnvelopeSerde(ConfluentFormat(client, current()), schemas=current())
+            sources = bootstrap.catalog(settings)
+            records = [
+                OutboundRecord.keyed_by_batch(
+                    sources.source_topic(e["source_system"]), e["batch_code"], serde.encode(e)
+                )
+                for e in plant.events
+            ]
+            decode = RecordSerde.confluent("TraceChain", client, topic).decode
+        with KafkaPublisher(settings.kafka, settings.producer) as publisher:
+            publisher.publish(records)
+        chains = TopicReader(settings, topic, decode)
+
+        def built() -> bool:
+            assert worker.alive(), worker.log_tail()
+            chains.poll()
+            return {"RAW-9", "FG-9"} <= set(chains.latest)
+
+        wait_for(built, 120, "the chains after the registry came back")
+        chains.close()
+        assert "waiting for schema registry at http" in worker.log_path.read_text()
+    finally:
+        stopped = worker.stop()
+    assert stopped == 0, worker.log_tail()

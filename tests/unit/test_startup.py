@@ -7,9 +7,12 @@ import logging
 import random
 import threading
 
+import click
 import pytest
 
+from tracesync.commands.observing import command_error, observing
 from tracesync.observability.health import Health
+from tracesync.settings import load_settings
 from tracesync.startup import (
     Backoff,
     Dependency,
@@ -144,3 +147,23 @@ def test_urls_are_masked(text: str, masked: str) -> None:
 def test_a_database_dependency_is_named_without_its_password() -> None:
     named = database("trace store", "postgresql+psycopg://sink:s3cret@db:5432/trace").name
     assert named == "trace store at postgresql+psycopg://sink:***@db:5432/trace"
+
+
+def test_the_timeout_comes_from_the_environment_and_the_flag_overrides_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+
+    assert load_settings().startup_timeout_s is None  # default: wait forever
+    monkeypatch.setenv("TRACESYNC_STARTUP_TIMEOUT_S", "0")
+    settings = load_settings()
+    assert settings.startup_timeout_s == 0
+    flagged, _ = observing(settings, "sink-store", None, None, 30.0)
+    assert flagged.startup_timeout_s == 30.0
+
+
+def test_a_stop_while_waiting_is_a_clean_exit_of_the_command() -> None:
+
+    stopped = command_error(StartupInterruptedError("stopped while waiting for registry"))
+    assert isinstance(stopped, click.exceptions.Exit) and stopped.exit_code == 0
+    failed = command_error(DependencyUnavailableError("registry did not answer within 1 s"))
+    assert isinstance(failed, click.ClickException) and failed.exit_code == 1

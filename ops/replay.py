@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from confluent_kafka import Consumer as KafkaConsumer
 from confluent_kafka import (
@@ -172,6 +171,7 @@ class GroupOffsets:
 
     def __init__(self, kafka: KafkaSettings, group: str) -> None:
         self.group = group
+        self._kafka = kafka
         self._admin = admin_client(kafka)
         # a consumer that never subscribes: it only asks for watermarks and offsets by time
         self._probe = KafkaConsumer(consumer_config(kafka, f"{group}.replay-probe"))
@@ -224,15 +224,21 @@ class GroupOffsets:
         return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
 
     def _committed(self, partitions: list[TopicPartition]) -> dict[tuple[str, int], int]:
-        request = ConsumerGroupTopicPartitions(self.group, partitions)
-        future = self._admin.list_consumer_group_offsets([request])[self.group]
+        # Read through a consumer of the group itself (it never subscribes, so it never joins
+        # or commits), not the admin's list_consumer_group_offsets: librdkafka segfaulted in
+        # that call against a broker still loading its group coordinator, while committed()
+        # retries COORDINATOR_LOAD_IN_PROGRESS / NOT_COORDINATOR within its timeout.
+        reader = KafkaConsumer(consumer_config(self._kafka, self.group))
         try:
-            result: Any = future.result(timeout=_TIMEOUT_S)
+            found = reader.committed(partitions, timeout=_TIMEOUT_S)
         except KafkaException as exc:
             raise InfrastructureError(f"cannot read offsets of {self.group!r}: {exc}") from exc
-        return {
-            (tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0
-        }
+        finally:
+            reader.close()
+        failed = [tp for tp in found if tp.error is not None]
+        if failed:
+            raise InfrastructureError(f"cannot read offsets of {self.group!r}: {failed[0].error}")
+        return {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
 
     def _offsets_at(
         self, partitions: list[TopicPartition], when: datetime

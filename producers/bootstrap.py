@@ -44,6 +44,7 @@ from tracesync.observability.publishing import MeteredPublisher
 from tracesync.observability.runtime import Observability
 from tracesync.publisher import KafkaPublisher
 from tracesync.settings import Settings
+from tracesync.startup import database, messaging, wait_for_dependencies
 from tracesync.topics import TopicCatalog
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def serve_rest(
 
     ``/metrics``, ``/healthz`` and ``/readyz`` are served by the same app."""
     obs = observability or Observability("ingest-api", settings.metrics)
+    wait_for_dependencies(settings, messaging(settings), health=obs.health)
     topics = TopicCatalog.from_settings(settings)
     publisher = _publisher(settings, obs, "ingest.rest")
     try:
@@ -108,6 +110,11 @@ def run_db_ingest(
     if url and len(mappings) > 1:
         raise ConfigurationError("--url names one database; give one --mapping with it")
     obs = observability or Observability("ingest-db", settings.metrics)
+    sources = [source_url(mapping, settings, url) for mapping in mappings]
+    needs = messaging(settings) + [
+        database(f"source database of {m.name}", u) for m, u in zip(mappings, sources, strict=True)
+    ]
+    wait_for_dependencies(settings, needs, health=obs.health, stop=stop)
     publisher = _publisher(settings, obs, "ingest.db")
     watermarks = WatermarkStore(settings.home / "ingest" / WATERMARK_FILE)
     engines: list[Engine] = []
@@ -115,8 +122,8 @@ def run_db_ingest(
         serde = bootstrap.envelope_serde(settings)
         topics = TopicCatalog.from_settings(settings)
         adapters = []
-        for mapping in mappings:
-            engines.append(engine_for(source_url(mapping, settings, url)))
+        for mapping, source in zip(mappings, sources, strict=True):
+            engines.append(engine_for(source))
             adapters.append(
                 DbChangeCapture(
                     mapping,
@@ -153,6 +160,7 @@ def run_file_ingest(
         raise ConfigurationError(f"watched folder {folder} does not exist")
     obs = observability or Observability("ingest-files", settings.metrics)
     obs.health.add("watched folder exists", folder.is_dir)
+    wait_for_dependencies(settings, messaging(settings), health=obs.health, stop=stop)
     publisher = _publisher(settings, obs, "ingest.files")
     ledger = FileLedger(settings.home / "ingest" / LEDGER_FILE)
     try:

@@ -29,6 +29,7 @@ from tracesync.observability.publishing import MeteredPublisher
 from tracesync.observability.runtime import Observability
 from tracesync.publisher import KafkaPublisher
 from tracesync.settings import Settings
+from tracesync.startup import database, messaging, wait_for_dependencies
 
 STORE_STAGE = "sinks.store"
 TARGETS_STAGE = "targets"
@@ -48,9 +49,10 @@ def build_store_sink(
     obs = observability or Observability("sink-store", settings.metrics)
     topics = topics or SinkTopics.from_catalog(catalog(settings))
     group = group or settings.store.sink_group
-    writer = MeteredWriter(
-        open_store(store_url or settings.store_url, settings.store.write_method), obs.metrics
-    )
+    url = store_url or settings.store_url
+    needs = [*messaging(settings), database("trace store", url)]
+    wait_for_dependencies(settings, needs, health=obs.health)
+    writer = MeteredWriter(open_store(url, settings.store.write_method), obs.metrics)
     obs.health.add("database reachable", writer.reachable)
     config = consumer_config(
         settings.kafka,
@@ -105,6 +107,7 @@ def build_targets_sink(
 
     Metrics and readiness (group joined) go to ``observability``."""
     obs = observability or Observability("sink-targets", settings.metrics)
+    wait_for_dependencies(settings, messaging(settings), health=obs.health, stop=stop)
     stats = obs.kafka_stats("consumer group joined", group)
     topics = SinkTopics.from_catalog(catalog(settings))
     config = load_routes(routes_file, overrides)

@@ -15,6 +15,7 @@ from tracesync.bootstrap import admin, catalog, ensure_topics, envelope_serde, r
 from tracesync.errors import ConfigurationError
 from tracesync.observability.runtime import Observability
 from tracesync.settings import Settings
+from tracesync.startup import messaging, wait_for_dependencies
 from tracesync.topics import TopicCatalog, TopicRole, TopicSpec, apply
 
 
@@ -120,6 +121,8 @@ def build_worker(
 
     With ``observability``, the engine reports its buffers, lag and readiness there."""
     ws = settings.worker
+    health = observability.health if observability is not None else None
+    wait_for_dependencies(settings, messaging(settings), health=health)
     ensure_topics(settings)
     own = prefixed_worker_catalog(settings)
     if own.topics:

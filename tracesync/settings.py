@@ -289,6 +289,15 @@ class Settings(BaseSettings):
     exports: ExportSettings = ExportSettings()
     serve: ServeSettings = ServeSettings()
     metrics: MetricsSettings = MetricsSettings()
+    startup_timeout_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="how long a long-running command waits at start-up for the broker, the "
+        "registry and its database (retrying with backoff); unset = forever, 0 = fail at once",
+    )
+    startup_backoff_max_s: float = Field(
+        default=10.0, gt=0, description="longest wait between two start-up attempts"
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="of the long-running commands; --log-format overrides it"
     )

@@ -104,6 +104,12 @@ class QuixEngine:
             level=self.loglevel, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s"
         )
         logging.getLogger("quixstreams").setLevel(self.loglevel)
+        # A failed offset commit (the group coordinator moving: NOT_COORDINATOR,
+        # COORDINATOR_NOT_AVAILABLE, REBALANCE_IN_PROGRESS) raises CheckpointConsumerCommitError
+        # out of app.run() and the worker exits, on purpose: Quix commits the offsets before it
+        # flushes the local state, so going on would leave the position past records the state
+        # lacks; a restart restores the state from the changelogs and reads from the committed
+        # offsets (docs/runbook.md, "Run every component under a supervisor").
         self.app.run()
 
     def _topic(self, name: str) -> Topic:

@@ -15,7 +15,13 @@ import click
 
 from tracesync.commands.context import settings_from
 from tracesync.commands.http_options import http_limit_options, with_http_limits
-from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.commands.observing import (
+    LOG_FORMAT,
+    METRICS_PORT,
+    STARTUP_TIMEOUT,
+    command_error,
+    observing,
+)
 from tracesync.errors import TracesyncError
 
 
@@ -30,6 +36,7 @@ def ingest() -> None:
 @http_limit_options("ingest")
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def api(
     ctx: click.Context,
@@ -37,6 +44,7 @@ def api(
     port: int | None,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Serve the REST ingest: POST /v1/{system}/events[/batch], OpenAPI at /openapi.json.
 
@@ -47,12 +55,12 @@ def api(
     from producers.bootstrap import serve_rest
 
     settings = with_http_limits(ctx, settings_from(ctx), "ingest")
-    settings, obs = observing(settings, "ingest-api", metrics_port, log_format)
+    settings, obs = observing(settings, "ingest-api", metrics_port, log_format, startup_timeout)
     try:
         obs.serve()
         serve_rest(settings, host or settings.ingest.host, port or settings.ingest.port, obs)
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     finally:
         obs.close()
 
@@ -82,6 +90,7 @@ _ONCE = click.option("--once", is_flag=True, help="Handle what is there now, the
 @_ONCE
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def db(
     ctx: click.Context,
@@ -90,16 +99,19 @@ def db(
     once: bool,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Capture changes of source tables (poll by watermark, or drain an outbox) into Kafka."""
     from producers.bootstrap import run_db_ingest
 
-    settings, obs = observing(settings_from(ctx), "ingest-db", metrics_port, log_format)
+    settings, obs = observing(
+        settings_from(ctx), "ingest-db", metrics_port, log_format, startup_timeout
+    )
     try:
         obs.serve()
         run_db_ingest(settings, mappings, url, _stop_on_signals(), once=once, observability=obs)
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     finally:
         obs.close()
 
@@ -115,6 +127,7 @@ def db(
 @_ONCE
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def files(
     ctx: click.Context,
@@ -123,15 +136,18 @@ def files(
     once: bool,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Publish dropped CSV/XML files; move them to processed/ or rejected/ with a report."""
     from producers.bootstrap import run_file_ingest
 
-    settings, obs = observing(settings_from(ctx), "ingest-files", metrics_port, log_format)
+    settings, obs = observing(
+        settings_from(ctx), "ingest-files", metrics_port, log_format, startup_timeout
+    )
     try:
         obs.serve()
         run_file_ingest(settings, mappings, watch, _stop_on_signals(), once=once, observability=obs)
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     finally:
         obs.close()

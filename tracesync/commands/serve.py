@@ -10,7 +10,13 @@ import click
 from tracesync.commands.assess import edge_timings
 from tracesync.commands.context import settings_from
 from tracesync.commands.http_options import http_limit_options, with_http_limits
-from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.commands.observing import (
+    LOG_FORMAT,
+    METRICS_PORT,
+    STARTUP_TIMEOUT,
+    command_error,
+    observing,
+)
 from tracesync.errors import TracesyncError
 
 if TYPE_CHECKING:
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
 @http_limit_options("serve")
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -32,6 +39,7 @@ def serve(
     port: int | None,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Serve the HTTP query API (/v1, OpenAPI at /openapi.json) and the web console (/), with its
     assessment page (/assess).
@@ -47,13 +55,16 @@ def serve(
     from sinks.store.readonly import open_for_queries
     from tracesync.gs1.identifiers import master_data
     from tracesync.observability.asgi import instrument
+    from tracesync.startup import database, wait_for_dependencies
 
     settings = with_http_limits(ctx, settings_from(ctx), "serve")
-    settings, obs = observing(settings, "serve", metrics_port, log_format)
+    settings, obs = observing(settings, "serve", metrics_port, log_format, startup_timeout)
+    url = store_url or settings.store_url
     try:
-        engine = open_for_queries(store_url or settings.store_url)
+        obs.serve()  # /readyz says what it waits for, on --metrics-port
+        wait_for_dependencies(settings, [database("trace store", url)], health=obs.health)
+        engine = open_for_queries(url)
         master = master_data(settings.exports)
-        obs.serve()
         app = create_app(  # refused without API keys
             engine,
             settings.serve,
@@ -63,7 +74,7 @@ def serve(
             pipeline=pipeline_of(settings),
         )
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     obs.health.add("store reachable", lambda: _reachable(engine))
     instrument(app, obs.metrics, obs.health)
     bind_host, bind_port = host or settings.serve.host, port or settings.serve.port

@@ -10,7 +10,13 @@ from typing import Any
 import click
 
 from tracesync.commands.context import settings_from
-from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.commands.observing import (
+    LOG_FORMAT,
+    METRICS_PORT,
+    STARTUP_TIMEOUT,
+    command_error,
+    observing,
+)
 from tracesync.errors import TracesyncError
 
 
@@ -39,6 +45,7 @@ def stop_on_signals() -> threading.Event:
 @click.option("--group", help="Consumer group id (default: settings.store.sink_group).")
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def store(
     ctx: click.Context,
@@ -49,13 +56,16 @@ def store(
     group: str | None,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Write chains and alerts to the trace store; offsets are committed after the database."""
     from sinks.bootstrap import build_store_sink
     from sinks.topics import SinkTopics
     from tracesync.topics import TopicCatalog
 
-    settings, obs = observing(settings_from(ctx), "sink-store", metrics_port, log_format)
+    settings, obs = observing(
+        settings_from(ctx), "sink-store", metrics_port, log_format, startup_timeout
+    )
     default = SinkTopics.from_catalog(TopicCatalog.from_settings(settings))
     topics = SinkTopics(
         chain=chain_topic or default.chain,
@@ -70,7 +80,7 @@ def store(
         click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.writer!r}")
         stats = runner.run(stop_on_signals())
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     finally:
         obs.close()
     click.echo(f"store sink stopped: {stats}")
@@ -104,6 +114,7 @@ def _option_value(text: str) -> object:
 @click.option("--concurrency", default=8, show_default=True, help="Batches delivered at once.")
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def targets(
     ctx: click.Context,
@@ -113,6 +124,7 @@ def targets(
     concurrency: int,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Send chain changes to target systems (HTTP, table, file) by the routes file.
 
@@ -123,7 +135,9 @@ def targets(
     from sinks.bootstrap import build_targets_sink
     from sinks.targets.config import parse_override
 
-    settings, obs = observing(settings_from(ctx), "sink-targets", metrics_port, log_format)
+    settings, obs = observing(
+        settings_from(ctx), "sink-targets", metrics_port, log_format, startup_timeout
+    )
     try:
         obs.serve()
         changes: dict[str, dict[str, object]] = {}
@@ -141,7 +155,7 @@ def targets(
         )
     except TracesyncError as exc:
         obs.close()
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     runner = runtime.sink
     click.echo(
         f"targets sink: {', '.join(runner.subscribed_topics())} -> "

@@ -6,7 +6,13 @@ from __future__ import annotations
 import click
 
 from tracesync.commands.context import settings_from, with_worker
-from tracesync.commands.observing import LOG_FORMAT, METRICS_PORT, observing
+from tracesync.commands.observing import (
+    LOG_FORMAT,
+    METRICS_PORT,
+    STARTUP_TIMEOUT,
+    command_error,
+    observing,
+)
 from tracesync.commands.worker_rebuild import rebuild_command
 from tracesync.errors import TracesyncError
 
@@ -26,6 +32,7 @@ from tracesync.errors import TracesyncError
 @click.option("--loglevel", default="info", show_default=True, help="Log level.")
 @METRICS_PORT
 @LOG_FORMAT
+@STARTUP_TIMEOUT
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -34,6 +41,7 @@ def worker(
     loglevel: str,
     metrics_port: int | None,
     log_format: str | None,
+    startup_timeout: float | None,
 ) -> None:
     """Merge the four source topics into one live trace chain per batch.
 
@@ -51,12 +59,12 @@ def worker(
         return
     from streams.bootstrap import build_worker
 
-    settings, obs = observing(settings, "worker", metrics_port, log_format)
+    settings, obs = observing(settings, "worker", metrics_port, log_format, startup_timeout)
     try:
         obs.serve()
         build_worker(settings, loglevel, obs).run()
     except TracesyncError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise command_error(exc) from exc
     finally:
         obs.close()
 

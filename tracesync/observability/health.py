@@ -44,6 +44,11 @@ class Health:
         with self._lock:
             self._checks[name] = check
 
+    def remove(self, name: str) -> None:
+        """Drop a readiness check (no error when there is none of that name)."""
+        with self._lock:
+            self._checks.pop(name, None)
+
     def readiness(self) -> Readiness:
         with self._lock:
             checks = dict(self._checks)

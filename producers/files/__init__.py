@@ -46,7 +46,14 @@ from producers.files.completion import (
 )
 from producers.files.ingest import PROCESSED, REJECTED, FileDropIngest
 from producers.files.ledger import LEDGER_FILE, FileLedger, LedgerEntry
-from producers.files.readers import UnreadableFileError, element_row, read_rows, row_problems
+from producers.files.readers import (
+    HashingReader,
+    UnreadableFileError,
+    element_row,
+    iter_rows,
+    read_rows,
+    row_problems,
+)
 from producers.files.reports import DONE_SUFFIX, FileOutcome
 from producers.files.watcher import watch
 
@@ -62,9 +69,11 @@ __all__ = [
     "FileLedger",
     "FileOutcome",
     "FileSnapshot",
+    "HashingReader",
     "LedgerEntry",
     "UnreadableFileError",
     "element_row",
+    "iter_rows",
     "read_rows",
     "row_problems",
     "watch",

@@ -1,7 +1,8 @@
 """One complete dropped file -> acknowledged events, a receipt, a ledger entry, the file moved.
 
-Each row is mapped and validated (:mod:`producers.mapping`); the good rows are published (event
-id = uuid5 of file checksum + row number) and acknowledged, then a FileReceipt goes to
+The file is read in chunks, never whole (:mod:`producers.files.streaming`). Each row is mapped
+and validated (:mod:`producers.mapping`); the good rows are published (event id = uuid5 of file
+checksum + row number) chunk by chunk and acknowledged, then a FileReceipt goes to
 ``ingest.receipts`` (keyed by file name), the checksum is recorded in the ledger and the file is
 moved to ``processed/`` — or to ``rejected/`` when it is unreadable or no row could be published.
 A file whose checksum is in the ledger is not published again (a DUPLICATE receipt and note).

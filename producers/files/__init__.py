@@ -29,13 +29,21 @@ to ``rejected/`` when it is unreadable or no row could be published. Rejected ro
 CSV header not counted). A file whose checksum is in the ledger is not published again: it is
 moved to ``processed/`` with a ``<name>.duplicate.txt`` note and a DUPLICATE receipt.
 
-Modules: ``completion`` (when a file is complete), ``readers`` (CSV/XML rows), ``ingest`` (one
-file: publish, receipt, ledger, move), ``ledger``, ``reports`` (error report, receipt) and
-``watcher`` (the loop).
+Memory does not grow with a file's size: the file is read from disk in chunks, twice
+(:mod:`producers.files.streaming`): once to hash it and parse every record without keeping it
+(an unreadable file is rejected before anything is published), then to map its rows and publish
+them ``publish_chunk`` at a time, each chunk acknowledged before the next is read; bad rows go
+to the error report on disk as they come. Both passes must agree on bytes and record count.
+
+Modules: ``completion`` (when a file is complete), ``readers`` (CSV rows, the hashing reader),
+``xml_records`` (XML records streamed), ``streaming`` (the two passes, the error spool),
+``ingest`` (one file: publish, receipt, ledger, move), ``ledger``, ``reports`` (receipt, notes),
+``errors`` and ``watcher`` (the loop).
 
 Crash safety: before the ledger commit the file stays in the folder and is processed again on
-restart (same event ids: nothing doubled in effect); after it, the ledger holds the outcome and
-the report, and a restart only finishes the move.
+restart from its first row (same event ids: nothing doubled in effect); the error report is put
+in place next to the moved file's target before the commit, so after it the ledger holds the
+outcome and a restart only finishes the move.
 """
 
 from producers.files.completion import (
@@ -46,7 +54,14 @@ from producers.files.completion import (
 )
 from producers.files.ingest import PROCESSED, REJECTED, FileDropIngest
 from producers.files.ledger import LEDGER_FILE, FileLedger, LedgerEntry
-from producers.files.readers import UnreadableFileError, element_row, read_rows, row_problems
+from producers.files.readers import (
+    HashingReader,
+    UnreadableFileError,
+    element_row,
+    iter_rows,
+    read_rows,
+    row_problems,
+)
 from producers.files.reports import DONE_SUFFIX, FileOutcome
 from producers.files.watcher import watch
 
@@ -62,9 +77,11 @@ __all__ = [
     "FileLedger",
     "FileOutcome",
     "FileSnapshot",
+    "HashingReader",
     "LedgerEntry",
     "UnreadableFileError",
     "element_row",
+    "iter_rows",
     "read_rows",
     "row_problems",
     "watch",

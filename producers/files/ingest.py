@@ -1,7 +1,8 @@
 """One complete dropped file -> acknowledged events, a receipt, a ledger entry, the file moved.
 
-Each row is mapped and validated (:mod:`producers.mapping`); the good rows are published (event
-id = uuid5 of file checksum + row number) and acknowledged, then a FileReceipt goes to
+The file is read in chunks, never whole (:mod:`producers.files.streaming`). Each row is mapped
+and validated (:mod:`producers.mapping`); the good rows are published (event id = uuid5 of file
+checksum + row number) chunk by chunk and acknowledged, then a FileReceipt goes to
 ``ingest.receipts`` (keyed by file name), the checksum is recorded in the ledger and the file is
 moved to ``processed/`` — or to ``rejected/`` when it is unreadable or no row could be published.
 A file whose checksum is in the ledger is not published again (a DUPLICATE receipt and note).
@@ -13,22 +14,15 @@ import datetime as dt
 import fnmatch
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from producers.base import Publisher, SourceAdapter
-from producers.files.completion import FileSnapshot, verify_unchanged
+from producers.files.completion import verify_unchanged
 from producers.files.ledger import FileLedger, LedgerEntry
-from producers.files.readers import UnreadableFileError, read_rows, row_problems
-from producers.files.reports import (
-    FileOutcome,
-    error_report,
-    receipt,
-    remove_marker,
-    write_atomically,
-)
-from producers.mapping import Converted, RowConverter, SourceMapping, derived_event_id
+from producers.files.reports import FileOutcome, receipt, remove_marker, write_atomically
+from producers.files.streaming import ErrorSpool, Published, Scan, publish_rows, scan
+from producers.files.xml_records import record_steps
+from producers.mapping import RowConverter, SourceMapping
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.errors import ConfigurationError, TracesyncError
@@ -38,14 +32,6 @@ from tracesync.topics import TopicCatalog
 log = logging.getLogger(__name__)
 
 PROCESSED, REJECTED = "processed", "rejected"
-
-
-@dataclass(frozen=True)
-class _Mapped:
-    records: list[OutboundRecord]
-    errors: list[tuple[int, str, str]]  # (row number, field, reason); row 0: the whole file
-    rows: int  # rows read
-    message: str = ""  # set when the file could not be read
 
 
 class FileDropIngest(SourceAdapter):
@@ -69,6 +55,8 @@ class FileDropIngest(SourceAdapter):
         for mapping in mappings:
             if mapping.file is None:
                 raise ConfigurationError(f"mapping {mapping.path} has no [file] table")
+            if mapping.file.format == "xml":
+                record_steps(str(mapping.file.record_path))  # refused at start, not per file
         self.folder = folder
         self.mappings = list(mappings)
         self.ledger = ledger
@@ -91,25 +79,31 @@ class FileDropIngest(SourceAdapter):
     def process(self, path: Path) -> FileOutcome | None:
         """Handle one complete file; None when no mapping matches it (it is left alone).
 
-        Raises :class:`FileChangedError` (nothing recorded, the file stays) when the file on
-        disk is no longer what was read, before publishing or after.
+        The file is read from disk in chunks, twice (:mod:`producers.files.streaming`): memory
+        does not grow with its size. Raises :class:`FileChangedError` (nothing recorded, the
+        file stays) when the file on disk is no longer what was checked, while publishing or
+        after.
         """
         mapping = self.mapping_for(path.name)
         if mapping is None:
             return None
-        data = path.read_bytes()
-        read = FileSnapshot.of_bytes(data)
+        checked = scan(path, mapping)
+        read = checked.snapshot
         known = self.ledger.get(read.checksum)
         if known is not None and not known.moved and known.file_name == path.name:
             return self._finish_move(path, known, mapping)  # crashed after the ledger commit
         if known is not None:
             return self._duplicate(path, read.checksum, known, mapping)
-        mapped = self._read_and_map(data, read.checksum, mapping)
-        verify_unchanged(path, read, "while it was being read")
-        for start in range(0, len(mapped.records), self.publish_chunk):
-            self.publisher.publish(mapped.records[start : start + self.publish_chunk])
-        verify_unchanged(path, read, "while its rows were being published")
-        outcome = self._outcome(path.name, read, mapped)
+        spool = ErrorSpool(self.folder / f".{read.checksum[:16]}.errors.csv.partial")
+        try:
+            published = self._publish(path, checked, mapping, spool)
+            verify_unchanged(path, read, "while its rows were being published")
+            outcome = self._outcome(path.name, checked, published)
+            target = self.folder / outcome.stored_as
+            spool.place(target.with_name(target.name + ".errors.csv"))
+        except BaseException:
+            spool.discard()
+            raise
         self._send_receipt(outcome, read.checksum, mapping, receipt_key=read.checksum)
         entry = LedgerEntry(
             checksum=read.checksum,
@@ -118,59 +112,51 @@ class FileDropIngest(SourceAdapter):
             stored_as=outcome.stored_as,
             accepted=outcome.accepted,
             rejected=outcome.rejected,
-            report=error_report(mapped.errors),
+            report="",  # in place next to the moved file's target already (spool.place)
             moved=False,
         )
         self.ledger.record(entry)
         self._finish_move(path, entry, mapping)
         return outcome
 
-    def _read_and_map(self, data: bytes, checksum: str, mapping: SourceMapping) -> _Mapped:
-        try:
-            rows = read_rows(data, mapping)
-        except UnreadableFileError as exc:
-            return _Mapped([], [(0, "<file>", str(exc))], 0, f"unreadable: {exc}")
-        return self._map(rows, checksum, mapping)
+    def _publish(
+        self, path: Path, checked: Scan, mapping: SourceMapping, spool: ErrorSpool
+    ) -> Published:
+        if checked.problem:
+            spool.add(0, "<file>", checked.problem)
+            return Published(0, 0, 0)
+        return publish_rows(
+            path,
+            checked,
+            mapping,
+            converter=self.converters[mapping.name],
+            record_for=self.record_for,
+            publisher=self.publisher,
+            chunk=self.publish_chunk,
+            spool=spool,
+        )
 
-    def _outcome(self, name: str, read: FileSnapshot, mapped: _Mapped) -> FileOutcome:
+    def _outcome(self, name: str, checked: Scan, published: Published) -> FileOutcome:
         """The outcome, once the rows read are reconciled with the file as it is at the end."""
-        accepted = len(mapped.records)
-        rejected_rows = len({row for row, _, _ in mapped.errors if row > 0})
-        if mapped.rows != accepted + rejected_rows:  # every row read is published or reported
+        accepted, rejected_rows = published.accepted, published.rejected
+        if published.rows != accepted + rejected_rows:  # every row read: published or reported
             raise TracesyncError(
-                f"{name!r}: {mapped.rows} row(s) read but {accepted} published and "
+                f"{name!r}: {published.rows} row(s) read but {accepted} published and "
                 f"{rejected_rows} rejected; not recorded"
             )
-        message = mapped.message or (
-            f"{mapped.rows} row(s) read, {accepted} published, {rejected_rows} rejected; the "
-            f"file at the end is the file read ({read.size} bytes, same sha256)"
-            if mapped.rows
+        read = checked.snapshot
+        message = (
+            f"unreadable: {checked.problem}"
+            if checked.problem
+            else f"{published.rows} row(s) read, {accepted} published, {rejected_rows} "
+            f"rejected; the file at the end is the file read ({read.size} bytes, same sha256)"
+            if published.rows
             else "no rows"
         )
         status = "PROCESSED" if accepted else "REJECTED"
         stored = self._destination(name, read.checksum, PROCESSED if accepted else REJECTED)
-        rejected = len({row for row, _, _ in mapped.errors})  # an unreadable file counts as one
+        rejected = 1 if checked.problem else rejected_rows  # an unreadable file counts as one
         return FileOutcome(name, status, stored, accepted, rejected, message)
-
-    def _map(self, rows: list[dict[str, Any]], checksum: str, mapping: SourceMapping) -> _Mapped:
-        converter = self.converters[mapping.name]
-        records: list[OutboundRecord] = []
-        errors: list[tuple[int, str, str]] = []
-        for number, row in enumerate(rows, start=1):
-            problems = row_problems(row)
-            outcome = (
-                None
-                if problems
-                else converter.convert(row, derived_event_id("file", checksum, number))
-            )
-            if isinstance(outcome, Converted):
-                records.append(
-                    self.record_for(outcome.envelope, mapping.source_system, outcome.batch_code)
-                )
-                continue
-            problems += list(outcome.errors) if outcome is not None else []
-            errors.extend((number, f, r) for f, r in problems)
-        return _Mapped(records, errors, len(rows))
 
     def _destination(self, name: str, checksum: str, sub: str) -> str:
         target = self.folder / sub / name

@@ -2,7 +2,8 @@
 
 A small SQLite file (``<settings.home>/ingest/files-ledger.db``, WAL, synchronous FULL): once a
 file's entry is committed, a restart never publishes that content again; it only finishes the
-move the entry records.
+move the entry records (the error report is in place before the commit; entries of older
+versions carry its text, written when the move is finished).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class LedgerEntry:
     stored_as: str
     accepted: int
     rejected: int
-    report: str
+    report: str  # error report text of entries recorded before reports were spooled; now empty
     moved: bool
 
 

@@ -1,10 +1,9 @@
-"""What a handled file leaves behind: the error report, notes, and its FileReceipt record."""
+"""What a handled file leaves behind: notes and its FileReceipt record (the error report is
+written as rows are read: :class:`producers.files.streaming.ErrorSpool`)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,6 @@ class FileOutcome:
     accepted: int
     rejected: int
     message: str
-
-
-def error_report(errors: list[tuple[int, str, str]]) -> str:
-    """The ``<name>.errors.csv`` text: row, field, reason (empty when nothing was wrong)."""
-    if not errors:
-        return ""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["row", "field", "reason"])
-    writer.writerows(errors)
-    return out.getvalue()
 
 
 def receipt(

@@ -62,6 +62,13 @@ class WorkerSettings(BaseModel):
     session_timeout_ms: int = Field(
         default=45_000, ge=6_000, description="a dead worker's partitions move after this long"
     )
+    fetch_wait_max_ms: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="quix: longest an idle fetch waits at the broker; the offset look-ups of a "
+        "partition assignment queue behind it",
+    )
     transaction_timeout_ms: int = Field(
         default=10_000,
         ge=1_000,

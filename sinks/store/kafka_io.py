@@ -46,7 +46,21 @@ class KafkaRecordSource:
             self._on_revoke({(tp.topic, tp.partition) for tp in partitions})
 
     def poll(self, max_records: int, timeout_s: float) -> list[Incoming]:
-        return [_incoming(m) for m in self.consumer.consume(max_records, timeout_s) if _ok(m)]
+        """Up to ``max_records`` records, as soon as there is one (``timeout_s`` at most).
+
+        ``consume(n, timeout)`` would wait for all ``n`` or the whole timeout: at a trickle, every
+        batch would wait ``timeout_s``. Here the wait ends with the first record, and the rest is
+        what the client already fetched.
+        """
+        messages = self.consumer.consume(max_records, 0)
+        if not messages and timeout_s > 0:
+            first = self.consumer.poll(timeout_s)
+            if first is None:
+                return []
+            messages = [first]
+            if max_records > 1:
+                messages.extend(self.consumer.consume(max_records - 1, 0))
+        return [_incoming(m) for m in messages if _ok(m)]
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         partitions = [TopicPartition(t, p, off) for (t, p), off in offsets.items()]

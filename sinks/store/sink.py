@@ -1,10 +1,12 @@
 """The store sink: chain and alert topics -> trace store, offsets committed after the database.
 
-The loop collects up to ``batch_max_records`` records or ``batch_max_ms`` of records, decodes them
-(undecodable ones become dead letters with the reason, the stage and their origin) and hands the
-batch to one writer thread, which writes it in one transaction while the loop reads and decodes the
-next batch. Before the next batch is handed over, the loop waits for the write under way, sends
-its dead letters, and only then commits its offsets: batches are written and committed one after
+The loop collects records until it has ``batch_max_records``, or some and the writer is free, or
+``batch_max_ms`` passed, decodes them (undecodable ones become dead letters with the reason, the
+stage and their origin) and hands the batch to one writer thread, which writes it in one
+transaction while the loop reads and decodes the next batch: a record waits for the write under
+way, not for a timer, so batches grow with the load and a trickle is stored as it comes. Before
+the next batch is handed over, the loop waits for the write under way, sends its dead letters,
+and only then commits its offsets: batches are written and committed one after
 the other, in order, and nothing is committed before it is stored.
 
 When the store is unavailable the loop pauses consumption, keeps the batch, retries it with
@@ -43,6 +45,9 @@ from tracesync.settings import StoreSettings
 log = logging.getLogger(__name__)
 
 RevokeCallback = Callable[[set[TopicPartition]], None]
+
+_BUSY_POLL_S = 0.01
+"""While a write is under way and records are in hand: look this often whether it finished."""
 
 
 class RecordSource(Protocol):
@@ -145,12 +150,23 @@ class StoreSink:
 
     # -- collect -----------------------------------------------------------------------------
     def _collect(self, stop: threading.Event) -> None:
+        """Read until the batch is full, ``batch_max_ms`` passed, or records are in hand and the
+        writer is free: a batch waits for the write under way, never for a timer, so batches grow
+        with the load and a trickle is written as it comes."""
         deadline = time.monotonic() + self.options.batch_max_ms / 1000
         while not stop.is_set() and self._batch.size < self.options.batch_max_records:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            self._take(self.source.poll(self._room(), remaining))
+            if self._batch.size and not self._writing():
+                return
+            wait = min(remaining, _BUSY_POLL_S) if self._batch.size else remaining
+            self._take(self.source.poll(self._room(), wait))
+
+    def _writing(self) -> bool:
+        """A write is under way (an outage's failed attempt counts as done: it is retried)."""
+        pending = self._pending
+        return pending is not None and pending.future is not None and not pending.future.done()
 
     def _room(self) -> int:
         return max(1, self.options.batch_max_records - self._batch.size)

@@ -143,7 +143,7 @@ class QuixEngine:
 def _quix_app(settings: Settings, loglevel: LogLevel, probe: WorkerProbe | None) -> Application:
     """The Quix application: checkpoints, state folder, client settings of the worker."""
     ws = settings.worker
-    consumer_extra = quix_consumer_extra(ws.session_timeout_ms)
+    consumer_extra = quix_consumer_extra(ws.session_timeout_ms, ws.fetch_wait_max_ms)
     if probe is not None:
         consumer_extra |= probe.consumer_extra()
     folder = state_dir(settings)

@@ -10,7 +10,8 @@ After a latency run, for every batch in the store:
 - ``source_to_store``: the two together.
 
 Timestamps are the producers' create times (librdkafka's default), on this machine's clock like
-``stored_at``. Percentiles p50/p95/p99 and the maximum, in milliseconds.
+``stored_at``. Percentiles p50/p95/p99 and the maximum, in milliseconds. The warm-up batch
+(:mod:`.ready`) is left out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from sqlalchemy import create_engine, text
 
 from tracesync.devtools.bench.measure import percentile
+from tracesync.devtools.bench.ready import WARM_UP_BATCH
 from tracesync.kafka_clients import consumer_config
 from tracesync.settings import Settings
 
@@ -104,7 +106,9 @@ def hop_latencies(
     """p50/p95/p99 of each hop over the batches in the store (see the module's doc)."""
     source = _latest_timestamps(settings, sources, last=False)
     chained = _latest_timestamps(settings, [chain], last=True)
-    return hops_between(source, chained, _stored_at_ms(store_url))
+    stored = _stored_at_ms(store_url)
+    stored.pop(WARM_UP_BATCH.encode(), None)
+    return hops_between(source, chained, stored)
 
 
 def hops_between(

@@ -17,6 +17,7 @@ from tracesync import bootstrap
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.bench.hops import hop_latencies
 from tracesync.devtools.bench.measure import PeakMemory, percentile, wait_until
+from tracesync.devtools.bench.ready import WARM_UP_BATCH, wait_warm, warm_up_records
 from tracesync.devtools.bench.workload import Workload, encode_now
 from tracesync.devtools.pipeline import LocalPipeline, OffsetProbe
 from tracesync.errors import InfrastructureError
@@ -166,37 +167,42 @@ def _pids(pipeline: LocalPipeline) -> dict[str, int | None]:
     return {name: c.pid for name, c in pipeline.components.items()}
 
 
-def _wait_ready(pipeline: LocalPipeline, phase: Phase, lags: _Lags, seconds: float = 90.0) -> None:
-    """The worker consumes (it committed past a warm-up record) before the clock starts."""
-    warm_up = bootstrap.catalog(phase.settings).source_topic("MES")
-    key = b"__bench_warmup__"
-    producer = _producer(phase.settings)
-    _produce_all(producer, [warm_up], [key], [b"warm-up: not an envelope"])
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pipeline.dead():
-            raise InfrastructureError(f"components died: {pipeline.dead()}")
-        if lags.worker() == 0:
-            return
-        time.sleep(0.5)
-    raise InfrastructureError("the worker did not start consuming within 90 s")
+def _wait_ready(
+    pipeline: LocalPipeline, phase: Phase, lags: _Lags, workload: Workload, serde: EnvelopeSerde
+) -> tuple[int, float]:
+    """The warm-up batch is through the whole pipeline (:mod:`.ready`) before the clock starts.
+
+    Returns how many warm-up records were sent (they count in the source topics' offsets) and
+    the seconds until they were stored.
+    """
+    records = warm_up_records(workload, bootstrap.catalog(phase.settings), serde)
+    topics, keys, values = (list(column) for column in zip(*records, strict=True))
+    _produce_all(_producer(phase.settings), topics, keys, values)
+    took = wait_warm(phase.settings, lambda: (lags.worker(), lags.sink()), pipeline.dead)
+    return len(records), took
 
 
 def throughput(
-    phase: Phase, workload: Workload, values: Sequence[bytes], *, echo: Echo, timeout_s: float
+    phase: Phase,
+    workload: Workload,
+    values: Sequence[bytes],
+    serde: EnvelopeSerde,
+    *,
+    echo: Echo,
+    timeout_s: float,
 ) -> dict[str, Any]:
     """Publish everything as fast as possible; time until the store holds every chain."""
     pipeline = _start_pipeline(phase, echo)
     lags = _Lags(phase)
     memory = PeakMemory()
     try:
-        _wait_ready(pipeline, phase, lags)
+        warm, _ = _wait_ready(pipeline, phase, lags, workload, serde)
         keys = [e["batch_code"].encode() for e in workload.envelopes]
         began = time.monotonic()
         topics = workload.topics(bootstrap.catalog(phase.settings))
         _produce_all(_producer(phase.settings), topics, keys, values)
         produced = time.monotonic() - began
-        done = _drained(lags, len(values) + 1)
+        done = _drained(lags, len(values) + warm)
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
         seconds = time.monotonic() - began
         memory.sample(_pids(pipeline))
@@ -266,13 +272,17 @@ def latency(
     echo: Echo,
     timeout_s: float,
 ) -> dict[str, Any]:
-    """Offer events at a steady rate with event time = send time; store time minus event time."""
+    """Offer events at a steady rate with event time = send time; store time minus event time.
+
+    The clock starts once a warm-up batch went through the whole pipeline (:mod:`.ready`);
+    ``warm_up_s`` is how long that took after the components started.
+    """
     pipeline = _start_pipeline(phase, echo)
     lags = _Lags(phase)
     memory = PeakMemory()
     producer = _producer(phase.settings)
     try:
-        _wait_ready(pipeline, phase, lags)
+        warm, warm_up_s = _wait_ready(pipeline, phase, lags, workload, serde)
         began = time.monotonic()
         topics = workload.topics(bootstrap.catalog(phase.settings))
         for index, (envelope, topic) in enumerate(zip(workload.envelopes, topics, strict=True)):
@@ -286,7 +296,7 @@ def latency(
                 memory.sample(_pids(pipeline))
         producer.flush(60)
         offered_s = time.monotonic() - began
-        done = _drained(lags, len(workload.envelopes) + 1)
+        done = _drained(lags, len(workload.envelopes) + warm)
         finished = wait_until(done, timeout_s, lambda: memory.sample(_pids(pipeline)))
         memory.sample(_pids(pipeline))
         samples = _latencies_ms(phase.settings)
@@ -306,6 +316,7 @@ def latency(
         "p99_ms": _round(percentile(samples, 0.99)),
         "max_ms": _round(samples[-1] if samples else None),
         "hops": hops,
+        "warm_up_s": round(warm_up_s, 1),
         "peak_rss_mib": memory.mib(),
     }
 
@@ -322,7 +333,8 @@ def _stored_batches(settings: Settings) -> int:
     engine = create_engine(settings.store_url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM batches")).scalar_one())
+            query = text("SELECT count(*) FROM batches WHERE batch_code <> :warm")
+            return int(conn.execute(query, {"warm": WARM_UP_BATCH}).scalar_one())
     finally:
         engine.dispose()
 
@@ -332,7 +344,8 @@ def _latencies_ms(settings: Settings) -> list[float]:
     engine = create_engine(settings.store_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT stored_at, last_event_at FROM batches")).all()
+            query = text("SELECT stored_at, last_event_at FROM batches WHERE batch_code <> :warm")
+            rows = conn.execute(query, {"warm": WARM_UP_BATCH}).all()
     finally:
         engine.dispose()
     out = []

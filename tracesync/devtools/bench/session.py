@@ -166,7 +166,12 @@ def _throughput(context: _Context) -> dict[str, Any]:
     context.echo("throughput: all events as fast as possible through worker and store sink")
     phase = phase_settings(context.settings, context.run, "throughput", context.options.workers)
     sustained = throughput(
-        phase, workload, values, echo=context.echo, timeout_s=context.options.timeout_s
+        phase,
+        workload,
+        values,
+        context.serde,
+        echo=context.echo,
+        timeout_s=context.options.timeout_s,
     )
     context.echo(f"  {sustained['events_per_s']} events/s")
     return sustained

@@ -1,7 +1,9 @@
 """Rebuild the trace store from the compacted chain topic, then switch over in one transaction.
 
 1. **Build** a fresh store beside the live one (SQLite: a new file; PostgreSQL: a new schema in
-   the same database) from the chain topic, read to the end offsets taken at the start.
+   the same database) from the chain topic, read to the end offsets taken at the start, as a
+   bulk load (:mod:`sinks.store.bulk_load`: secondary indexes created after the load, plain
+   inserts or COPY for batches met the first time, the version guard for those met again).
 2. **Keep** the live content for rollback (SQLite: ``VACUUM INTO`` a named file; PostgreSQL: a
    named schema with a copy of every table).
 3. **Switch**: one transaction replaces the live tables' rows with the rebuilt ones. A live store
@@ -28,15 +30,18 @@ from sqlalchemy import Connection, Engine, Table, make_url, text
 
 from ops.chain_topic import ChainTopicReader, Decoder
 from sinks.store import schema
+from sinks.store.bulk_load import BulkLoader
 from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
-from sinks.store.rows import chain_rows
+from sinks.store.rows import ChainRows, chain_rows
 from tracesync.errors import ConfigurationError
 from tracesync.settings import KafkaSettings
 
 Progress = Callable[[int, int, float], None]
 """Called with (records read, records to read, seconds since the start)."""
 
-_CHUNK = 2000
+_CHUNK = 5000
+Write = Callable[[list[ChainRows]], int]
+"""Writes chain rows in one transaction; how many batch rows it wrote."""
 DERIVED_TABLES: tuple[Table, ...] = tuple(
     t for t in schema.metadata.sorted_tables if t.name != schema.alerts.name
 )
@@ -48,12 +53,18 @@ class RebuildResult:
     records_read: int = 0
     caught_up: int = 0
     seconds: float = 0.0
+    build_seconds: float = 0.0
     kept_as: str = ""
     undecodable: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.records_read / self.seconds if self.seconds else 0.0
+
+    @property
+    def build_rate(self) -> float:
+        """Records read per second of the build alone (no keeping, switching, catching up)."""
+        return self.records_read / self.build_seconds if self.build_seconds else 0.0
 
 
 def _stamp() -> str:
@@ -88,13 +99,13 @@ class StoreLocation:
         return create_store_engine(url.render_as_string(hide_password=False))
 
 
-def _write_all(store: TraceStore, reader: ChainTopicReader, progress: Progress | None) -> int:
+def _write_all(write: Write, reader: ChainTopicReader, progress: Progress | None) -> int:
     began = time.monotonic()
     written = 0
     for batch in reader.batches():
         for start in range(0, len(batch), _CHUNK):
-            rows = [chain_rows(r) for r in batch[start : start + _CHUNK]]
-            written += store.write(rows).written
+            stored_at = datetime.now(UTC)
+            written += write([chain_rows(r, stored_at) for r in batch[start : start + _CHUNK]])
         if progress is not None:
             progress(reader.read, reader.total, time.monotonic() - began)
     return written
@@ -179,12 +190,9 @@ def rebuild_store(
     began = time.monotonic()
     try:
         migrate(side)
-        reader = ChainTopicReader(kafka, topic, decode)
-        try:
-            result.chains_written = _write_all(TraceStore(side), reader, progress)
-        finally:
-            reader.close()
+        result.chains_written, reader = _build(kafka, topic, decode, TraceStore(side), progress)
         result.records_read, result.undecodable = reader.read, reader.undecodable
+        result.build_seconds = time.monotonic() - began
         side.dispose()  # SQLite: checkpoint and close the file before it is attached
         result.kept_as = keep_live(live.engine, location)
         switch_in(live.engine, location, rebuilt_name)
@@ -197,12 +205,27 @@ def rebuild_store(
     return result
 
 
+def _build(
+    kafka: KafkaSettings, topic: str, decode: Decoder, side: TraceStore, progress: Progress | None
+) -> tuple[int, ChainTopicReader]:
+    """Bulk-load the topic into the fresh ``side`` store; chains written, and the reader."""
+    loader = BulkLoader(side)
+    loader.start()
+    reader = ChainTopicReader(kafka, topic, decode)
+    try:
+        written = _write_all(loader.write, reader, progress)
+    finally:
+        reader.close()
+    loader.finish()
+    return written, reader
+
+
 def _catch_up(
     kafka: KafkaSettings, topic: str, decode: Decoder, live: TraceStore, ends: dict[int, int]
 ) -> int:
     reader = ChainTopicReader(kafka, topic, decode, start=ends)
     try:
-        return _write_all(live, reader, None)
+        return _write_all(lambda rows: live.write(rows).written, reader, None)
     finally:
         reader.close()
 

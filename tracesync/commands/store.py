@@ -104,7 +104,8 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
     click.echo("", err=True)
     click.echo(
         f"rebuilt {result.chains_written} chains from {result.records_read} records of "
-        f"{chain_topic} in {result.seconds:.1f} s ({result.rate:,.0f} records/s); "
+        f"{chain_topic} in {result.seconds:.1f} s ({result.rate:,.0f} records/s; the build "
+        f"alone {result.build_seconds:.1f} s, {result.build_rate:,.0f} records/s); "
         f"caught up {result.caught_up} written meanwhile"
     )
     for bad in result.undecodable[:20]:

@@ -4,7 +4,9 @@ Same wire formats as the envelope serde (:mod:`tracesync.contracts.serde`): Avro
 encoding
 (fingerprint header) or the Confluent wire format (schema id from the registry). Records are
 written by a writer compiled from the schema (:mod:`tracesync.contracts.avro_writer`: the same
-bytes as fastavro's, several times faster), or by fastavro where the schema does not compile.
+bytes as fastavro's, several times faster), or by fastavro where the schema does not compile, and
+read by a reader compiled from it (:mod:`tracesync.contracts.avro_reader`, with fastavro's own
+logical-type conversions: the same values as fastavro's ``schemaless_reader``, about twice as fast).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import struct
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import LOGICAL_READERS
 
+from tracesync.contracts.avro_reader import Reader, compile_reader
 from tracesync.contracts.avro_writer import UnsupportedSchemaError, Writer, compile_writer
 from tracesync.contracts.schemas import SchemaSet, current
 from tracesync.contracts.wire_formats import (
@@ -39,6 +43,7 @@ class RecordSerde:
             self._writer = compile_writer(self._schema)
         except UnsupportedSchemaError:
             self._writer = None
+        self._reader = _compiled_reader(self._schema)
         # whatever this serde writes, it also reads the single-object form of the same schema
         self._readable = (header, SINGLE_OBJECT_MAGIC + self._schemas.fingerprint(name))
 
@@ -88,12 +93,25 @@ class RecordSerde:
                 f"(header {bytes(data[:10]).hex() if data else 'empty'})",
                 origin=origin,
             )
-        body = io.BytesIO(data)
-        body.seek(len(header))
         try:
-            record = schemaless_reader(body, self._schema, None)
+            record = self._read(data, len(header))
         except Exception as exc:
             raise SerializationError(f"cannot decode {self.name}: {exc}", origin=origin) from exc
         if not isinstance(record, dict):
             raise SerializationError(f"{self.name} did not decode to a record", origin=origin)
         return record
+
+    def _read(self, data: bytes, start: int) -> Any:
+        if self._reader is not None:
+            return self._reader(data if isinstance(data, bytes) else bytes(data), start)[0]
+        body = io.BytesIO(data)
+        body.seek(start)
+        return schemaless_reader(body, self._schema, None)
+
+
+def _compiled_reader(schema: Any) -> Reader | None:
+    """The compiled reader of ``schema``, or None where it does not compile (fastavro reads)."""
+    try:
+        return compile_reader(schema, LOGICAL_READERS)
+    except ValueError:
+        return None

@@ -3,7 +3,9 @@
 1. **Build** a fresh store beside the live one (SQLite: a new file; PostgreSQL: a new schema in
    the same database) from the chain topic, read to the end offsets taken at the start, as a
    bulk load (:mod:`sinks.store.bulk_load`: secondary indexes created after the load, plain
-   inserts or COPY for batches met the first time, the version guard for those met again).
+   inserts or COPY for batches met the first time, the version guard for those met again). A
+   first, cheap read of the records' heads (batch code and version) finds every batch's newest
+   record, so only those are decoded and written.
 2. **Keep** the live content for rollback (SQLite: ``VACUUM INTO`` a named file; PostgreSQL: a
    named schema with a copy of every table).
 3. **Switch**: one transaction replaces the live tables' rows with the rebuilt ones. A live store
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, make_url, text
 
-from ops.chain_topic import ChainTopicReader, Decoder
+from ops.chain_topic import ChainTopicReader, Decoder, newest_positions
 from sinks.store import schema
 from sinks.store.bulk_load import BulkLoader
 from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
@@ -180,8 +182,13 @@ def rebuild_store(
     decode: Decoder,
     live_url: str,
     progress: Progress | None = None,
+    *,
+    head: Decoder | None = None,
 ) -> RebuildResult:
-    """Build from ``topic``, keep the live content, switch over, catch up. See the module doc."""
+    """Build from ``topic``, keep the live content, switch over, catch up. See the module doc.
+
+    With ``head`` (a decoder of ``batch_code`` and ``version`` alone), a first read of the topic
+    finds every batch's newest record, and only those are decoded and written."""
     location = StoreLocation(live_url, _stamp())
     live = open_store(live_url)
     rebuilt_name = location.side("rebuild")
@@ -190,7 +197,8 @@ def rebuild_store(
     began = time.monotonic()
     try:
         migrate(side)
-        result.chains_written, reader = _build(kafka, topic, decode, TraceStore(side), progress)
+        source = ChainSource(kafka, topic, decode, head)
+        result.chains_written, reader = _build(source, TraceStore(side), progress)
         result.records_read, result.undecodable = reader.read, reader.undecodable
         result.build_seconds = time.monotonic() - began
         side.dispose()  # SQLite: checkpoint and close the file before it is attached
@@ -205,13 +213,33 @@ def rebuild_store(
     return result
 
 
+@dataclass(frozen=True)
+class ChainSource:
+    """The chain topic and its decoders: the whole record, and (optionally) its head only."""
+
+    kafka: KafkaSettings
+    topic: str
+    decode: Decoder
+    head: Decoder | None = None
+
+    def reader(self) -> ChainTopicReader:
+        """A reader of the topic to its current end; with ``head``, it decodes only the records
+        a first read of the heads found to be their batch's newest."""
+        if self.head is None:
+            return ChainTopicReader(self.kafka, self.topic, self.decode)
+        ends, wanted = newest_positions(self.kafka, self.topic, self.head)
+        return ChainTopicReader(
+            self.kafka, self.topic, self.decode, ends=ends, keep=lambda p, o: (p, o) in wanted
+        )
+
+
 def _build(
-    kafka: KafkaSettings, topic: str, decode: Decoder, side: TraceStore, progress: Progress | None
+    source: ChainSource, side: TraceStore, progress: Progress | None
 ) -> tuple[int, ChainTopicReader]:
     """Bulk-load the topic into the fresh ``side`` store; chains written, and the reader."""
     loader = BulkLoader(side)
     loader.start()
-    reader = ChainTopicReader(kafka, topic, decode)
+    reader = source.reader()
     try:
         written = _write_all(loader.write, reader, progress)
     finally:

@@ -10,6 +10,7 @@ from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 _WRITE_CHUNK = 500
+_CHAIN_HEAD_FIELDS = 2  # batch_code and version, the first fields of TraceChain
 
 
 @click.group("store")
@@ -97,8 +98,15 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
     chain_topic = topic or catalog(settings).topic("trace.chain").name
     url = store_url or settings.store_url
     try:
-        decode = record_serde(settings, "TraceChain", chain_topic).decode
-        result = rebuild_store(settings.kafka, chain_topic, decode, url, _rebuild_progress)
+        serde = record_serde(settings, "TraceChain", chain_topic)
+        result = rebuild_store(
+            settings.kafka,
+            chain_topic,
+            serde.decode,
+            url,
+            _rebuild_progress,
+            head=serde.head_reader(_CHAIN_HEAD_FIELDS),
+        )
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("", err=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -100,6 +101,25 @@ class RecordSerde:
         if not isinstance(record, dict):
             raise SerializationError(f"{self.name} did not decode to a record", origin=origin)
         return record
+
+    def head_reader(self, fields: int) -> Callable[[bytes], dict[str, Any]]:
+        """A decoder of the record's first ``fields`` fields only (Avro writes fields in order,
+        so a record's first fields are a record of their own): cheap where only they count."""
+        head = {**self._schema, "name": f"{self._schema['name']}Head"}
+        head["fields"] = self._schema["fields"][:fields]
+        read = compile_reader(head, LOGICAL_READERS)
+
+        def decode(data: bytes) -> dict[str, Any]:
+            start = next((len(h) for h in self._readable if data and data.startswith(h)), None)
+            if start is None:
+                raise SerializationError(f"not a {self.name} record of this schema version")
+            try:
+                value: dict[str, Any] = read(bytes(data), start)[0]
+            except Exception as exc:
+                raise SerializationError(f"cannot decode {self.name}: {exc}") from exc
+            return value
+
+        return decode
 
     def _read(self, data: bytes, start: int) -> Any:
         if self._reader is not None:

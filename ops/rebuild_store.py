@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,14 +103,23 @@ class StoreLocation:
 
 
 def _write_all(write: Write, reader: ChainTopicReader, progress: Progress | None) -> int:
+    """Write what ``reader`` reads, chunk by chunk, in order; one chunk is written (by a thread:
+    the database or SQLite's C code runs without the GIL) while the next is read and decoded."""
     began = time.monotonic()
     written = 0
-    for batch in reader.batches():
-        for start in range(0, len(batch), _CHUNK):
-            stored_at = datetime.now(UTC)
-            written += write([chain_rows(r, stored_at) for r in batch[start : start + _CHUNK]])
-        if progress is not None:
-            progress(reader.read, reader.total, time.monotonic() - began)
+    pending: Future[int] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writer") as writer:
+        for batch in reader.batches():
+            for start in range(0, len(batch), _CHUNK):
+                stored_at = datetime.now(UTC)
+                rows = [chain_rows(r, stored_at) for r in batch[start : start + _CHUNK]]
+                if pending is not None:
+                    written += pending.result()
+                pending = writer.submit(write, rows)
+            if progress is not None:
+                progress(reader.read, reader.total, time.monotonic() - began)
+        if pending is not None:
+            written += pending.result()
     return written
 
 

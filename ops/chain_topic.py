@@ -50,9 +50,15 @@ def _keep_newest(snapshot: TopicSnapshot, record: Record) -> None:
         snapshot.latest[code] = record
 
 
+Keep = Callable[[int, int], bool]
+"""Whether the record at (partition, offset) is to be decoded at all."""
+
+
 class ChainTopicReader:
-    """Reads ``topic`` from ``start`` (default: each partition's beginning) to the end offsets
-    taken when it opened (:attr:`ends`), in decoded batches; undecodable records are noted."""
+    """Reads ``topic`` from ``start`` (default: each partition's beginning) to ``ends`` (default:
+    the end offsets taken when it opened, :attr:`ends`), in decoded batches; undecodable records
+    are noted. With ``keep``, only the records it accepts are decoded (the others are read and
+    counted, nothing more)."""
 
     def __init__(
         self,
@@ -60,11 +66,15 @@ class ChainTopicReader:
         topic: str,
         decode: Decoder,
         start: Mapping[int, int] | None = None,
+        *,
+        ends: Mapping[int, int] | None = None,
+        keep: Keep | None = None,
     ) -> None:
         self.topic = topic
         self._decode = decode
+        self._keep = keep
         self._consumer = Consumer(consumer_config(kafka, "tracesync-ops-reader"))
-        self.ends, self.total = self._assign(start or {})
+        self.ends, self.total = self._assign(start or {}, ends)
         self.read = 0
         self.undecodable: list[str] = []
 
@@ -73,18 +83,27 @@ class ChainTopicReader:
 
     def batches(self) -> Iterator[list[Record]]:
         """Decoded records in read order, a consumed batch at a time, until every end."""
+        for messages in self.messages():
+            decoded = (self._decoded(m) for m in messages)
+            yield [record for record in decoded if record is not None]
+
+    def messages(self) -> Iterator[list[Any]]:
+        """The messages themselves (those ``keep`` accepts, before any end), a batch at a time."""
+        keep, ends = self._keep, self.ends
         remaining = {p for p, (first, end) in self._ranges.items() if end > first}
         while remaining:
-            decoded: list[Record] = []
+            batch = []
             for message in self._consumer.consume(_BATCH, timeout=_POLL_S):
                 if message.error() is not None:
                     raise TracesyncError(f"reading {self.topic}: {message.error()}")
+                partition, offset = message.partition(), message.offset()
+                if offset >= ends[partition]:
+                    continue  # past the end taken at the start: not this read's
                 self.read += 1
-                record = self._decoded(message)
-                if record is not None:
-                    decoded.append(record)
+                if keep is None or keep(partition, offset):
+                    batch.append(message)
             remaining -= self._finished(remaining)
-            yield decoded
+            yield batch
 
     def _finished(self, partitions: set[int]) -> set[int]:
         # by position, not by the last offset seen: transaction markers and compacted-away
@@ -103,7 +122,9 @@ class ChainTopicReader:
             self.undecodable.append(f"{where}: {type(exc).__name__}: {exc}")
             return None
 
-    def _assign(self, start: Mapping[int, int]) -> tuple[dict[int, int], int]:
+    def _assign(
+        self, start: Mapping[int, int], ends: Mapping[int, int] | None
+    ) -> tuple[dict[int, int], int]:
         metadata = self._consumer.list_topics(self.topic, timeout=15).topics.get(self.topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
             raise ConfigurationError(f"topic {self.topic!r} does not exist on the broker")
@@ -112,7 +133,8 @@ class ChainTopicReader:
             low, high = self._consumer.get_watermark_offsets(
                 TopicPartition(self.topic, p), timeout=15
             )
-            self._ranges[p] = (max(low, start.get(p, low)), high)
+            end = high if ends is None else min(high, ends.get(p, high))
+            self._ranges[p] = (max(low, start.get(p, low)), end)
         self._consumer.assign(
             [TopicPartition(self.topic, p, first) for p, (first, _) in self._ranges.items()]
         )
@@ -140,3 +162,34 @@ def read_chain_topic(
     snapshot.records = reader.read
     snapshot.undecodable = reader.undecodable
     return snapshot
+
+
+def newest_positions(
+    kafka: KafkaSettings, topic: str, head: Decoder
+) -> tuple[dict[int, int], set[tuple[int, int]]]:
+    """Where every batch's newest record is on ``topic`` (up to the end offsets taken at the
+    start), from a read of the records' heads only: the end offsets and the (partition, offset)
+    of the records worth decoding. ``head`` decodes ``batch_code`` and ``version``; a record whose
+    head it cannot read is kept, so that the full decoding names what is wrong with it."""
+    reader = ChainTopicReader(kafka, topic, head)
+    newest: dict[str, tuple[int, int, int]] = {}
+    unread: set[tuple[int, int]] = set()
+    try:
+        for messages in reader.messages():
+            for message in messages:
+                value = message.value()
+                if value is None:  # a tombstone
+                    continue
+                where = (message.partition(), message.offset())
+                try:
+                    decoded = head(value)
+                    code, version = str(decoded["batch_code"]), int(decoded["version"])
+                except Exception:  # decoded in full later, and reported there
+                    unread.add(where)
+                    continue
+                current = newest.get(code)
+                if current is None or version >= current[0]:
+                    newest[code] = (version, *where)
+    finally:
+        reader.close()
+    return reader.ends, unread | {(p, o) for _, p, o in newest.values()}

@@ -95,7 +95,7 @@ class StoreSettings(BaseModel):
 
     url: SecretStr | None = None
     sink_group: str = Field(default="tracesync-store-sink", description="consumer group id")
-    batch_max_records: int = Field(default=500, gt=0, description="records per transaction")
+    batch_max_records: int = Field(default=2000, gt=0, description="records per transaction")
     batch_max_ms: int = Field(
         default=200,
         gt=0,

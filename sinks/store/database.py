@@ -11,7 +11,8 @@ the child rows of a batch are replaced only when its row was actually written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -121,9 +122,23 @@ class TraceStore:
     def write(self, chains: Sequence[ChainRows], alerts: Sequence[Row] = ()) -> WriteResult:
         """Upsert chains (newer versions only) and insert new alerts, all in one transaction."""
         chosen = latest_per_batch(chains)
+        with self.transaction() as conn:
+            written, inserted = self.write_on(conn, chosen, alerts)
+        return WriteResult(written, len(chosen) - written, inserted)
+
+    def write_on(
+        self, conn: Connection, chains: Sequence[ChainRows], alerts: Sequence[Row] = ()
+    ) -> tuple[int, int]:
+        """Chains written and alerts inserted on ``conn``'s open transaction (one version of a
+        batch at most among ``chains``)."""
+        return self._writer.write(conn, chains, alerts)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction, its database errors mapped to the two :class:`StoreWriter` errors."""
         try:
             with self.engine.begin() as conn:
-                written, inserted = self._writer.write(conn, chosen, alerts)
+                yield conn
         except (exc.OperationalError, exc.InterfaceError) as error:
             raise StoreUnavailableError(f"trace store unavailable: {error}") from error
         except exc.DBAPIError as error:
@@ -132,4 +147,3 @@ class TraceStore:
             raise StoreRejectedError(f"trace store rejected the write: {error}") from error
         except exc.StatementError as error:
             raise StoreRejectedError(f"trace store rejected the write: {error}") from error
-        return WriteResult(written, len(chosen) - written, inserted)

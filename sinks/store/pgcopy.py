@@ -111,11 +111,18 @@ class CopyWriter:
         for table in schema.CHILD_TABLES:
             rows = child_rows(winners, table)
             if table is schema.trace_codes:
-                self.copy(conn, table, rows, _stage(table))
-                if rows:
-                    conn.exec_driver_sql(self._merge_codes)
+                self.merge_trace_codes(conn, rows)
             else:
                 self.copy(conn, table, rows, table.name)
+
+    def merge_trace_codes(self, conn: Connection, rows: Sequence[Row]) -> None:
+        """Trace codes through their stage: a code claimed again moves to the batch of ``rows``."""
+        if not rows:
+            return
+        for statement in self._create:
+            conn.exec_driver_sql(statement)
+        self.copy(conn, schema.trace_codes, rows, _stage(schema.trace_codes))
+        conn.exec_driver_sql(self._merge_codes)
 
     def write(
         self, conn: Connection, chains: Sequence[ChainRows], alerts: Sequence[Row]

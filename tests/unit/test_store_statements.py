@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
+from sqlalchemy import DateTime
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sinks.store import schema
@@ -58,3 +59,25 @@ def test_rows_are_encoded_as_the_column_types_bind_them_and_json_passes_as_text(
     encoded = dict(zip(batch_codec.columns, batch_codec.encode(batch), strict=True))
     assert encoded["chain"] == batch["chain"]  # JSON text as it is, not encoded twice
     assert encoded["on_hold"] in (0, 1, False, True)
+
+
+def test_the_fast_sqlite_binds_give_what_sqlalchemy_gives() -> None:
+    dialect = sqlite.dialect()
+    east = timezone(timedelta(hours=2))
+    times = [datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(999, 1, 1, 0, 0, 0, 7, east)]
+    samples: dict[type, list[object]] = {
+        DateTime: [None, *times, date(2026, 3, 4)],
+        schema.ExactDecimal: [None, Decimal("1.5"), Decimal("999999999999999.999"), 3, "4.25"],
+    }
+    checked = 0
+    for table in schema.metadata.sorted_tables:
+        for column in table.columns:
+            slow = column.type.dialect_impl(dialect).bind_processor(dialect)
+            fast = sql.fast_processor(column, dialect, slow) if slow else None
+            if fast is None or fast is slow:
+                continue
+            kind = next(k for k in samples if isinstance(column.type, k))
+            for value in samples[kind]:
+                assert fast(value) == slow(value), (column, value)
+            checked += 1
+    assert checked >= 10  # every time and quantity column of the store

@@ -10,6 +10,7 @@ from tracesync.commands.context import settings_from
 from tracesync.errors import TracesyncError
 
 _WRITE_CHUNK = 500
+_CHAIN_HEAD_FIELDS = 2  # batch_code and version, the first fields of TraceChain
 
 
 @click.group("store")
@@ -97,14 +98,22 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
     chain_topic = topic or catalog(settings).topic("trace.chain").name
     url = store_url or settings.store_url
     try:
-        decode = record_serde(settings, "TraceChain", chain_topic).decode
-        result = rebuild_store(settings.kafka, chain_topic, decode, url, _rebuild_progress)
+        serde = record_serde(settings, "TraceChain", chain_topic)
+        result = rebuild_store(
+            settings.kafka,
+            chain_topic,
+            serde.decode,
+            url,
+            _rebuild_progress,
+            head=serde.head_reader(_CHAIN_HEAD_FIELDS),
+        )
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("", err=True)
     click.echo(
         f"rebuilt {result.chains_written} chains from {result.records_read} records of "
-        f"{chain_topic} in {result.seconds:.1f} s ({result.rate:,.0f} records/s); "
+        f"{chain_topic} in {result.seconds:.1f} s ({result.rate:,.0f} records/s; the build "
+        f"alone {result.build_seconds:.1f} s, {result.build_rate:,.0f} records/s); "
         f"caught up {result.caught_up} written meanwhile"
     )
     for bad in result.undecodable[:20]:

@@ -4,17 +4,22 @@ Same wire formats as the envelope serde (:mod:`tracesync.contracts.serde`): Avro
 encoding
 (fingerprint header) or the Confluent wire format (schema id from the registry). Records are
 written by a writer compiled from the schema (:mod:`tracesync.contracts.avro_writer`: the same
-bytes as fastavro's, several times faster), or by fastavro where the schema does not compile.
+bytes as fastavro's, several times faster), or by fastavro where the schema does not compile, and
+read by a reader compiled from it (:mod:`tracesync.contracts.avro_reader`, with fastavro's own
+logical-type conversions: the same values as fastavro's ``schemaless_reader``, about twice as fast).
 """
 
 from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import LOGICAL_READERS
 
+from tracesync.contracts.avro_reader import Reader, compile_reader
 from tracesync.contracts.avro_writer import UnsupportedSchemaError, Writer, compile_writer
 from tracesync.contracts.schemas import SchemaSet, current
 from tracesync.contracts.wire_formats import (
@@ -39,6 +44,7 @@ class RecordSerde:
             self._writer = compile_writer(self._schema)
         except UnsupportedSchemaError:
             self._writer = None
+        self._reader = _compiled_reader(self._schema)
         # whatever this serde writes, it also reads the single-object form of the same schema
         self._readable = (header, SINGLE_OBJECT_MAGIC + self._schemas.fingerprint(name))
 
@@ -88,12 +94,44 @@ class RecordSerde:
                 f"(header {bytes(data[:10]).hex() if data else 'empty'})",
                 origin=origin,
             )
-        body = io.BytesIO(data)
-        body.seek(len(header))
         try:
-            record = schemaless_reader(body, self._schema, None)
+            record = self._read(data, len(header))
         except Exception as exc:
             raise SerializationError(f"cannot decode {self.name}: {exc}", origin=origin) from exc
         if not isinstance(record, dict):
             raise SerializationError(f"{self.name} did not decode to a record", origin=origin)
         return record
+
+    def head_reader(self, fields: int) -> Callable[[bytes], dict[str, Any]]:
+        """A decoder of the record's first ``fields`` fields only (Avro writes fields in order,
+        so a record's first fields are a record of their own): cheap where only they count."""
+        head = {**self._schema, "name": f"{self._schema['name']}Head"}
+        head["fields"] = self._schema["fields"][:fields]
+        read = compile_reader(head, LOGICAL_READERS)
+
+        def decode(data: bytes) -> dict[str, Any]:
+            start = next((len(h) for h in self._readable if data and data.startswith(h)), None)
+            if start is None:
+                raise SerializationError(f"not a {self.name} record of this schema version")
+            try:
+                value: dict[str, Any] = read(bytes(data), start)[0]
+            except Exception as exc:
+                raise SerializationError(f"cannot decode {self.name}: {exc}") from exc
+            return value
+
+        return decode
+
+    def _read(self, data: bytes, start: int) -> Any:
+        if self._reader is not None:
+            return self._reader(data if isinstance(data, bytes) else bytes(data), start)[0]
+        body = io.BytesIO(data)
+        body.seek(start)
+        return schemaless_reader(body, self._schema, None)
+
+
+def _compiled_reader(schema: Any) -> Reader | None:
+    """The compiled reader of ``schema``, or None where it does not compile (fastavro reads)."""
+    try:
+        return compile_reader(schema, LOGICAL_READERS)
+    except ValueError:
+        return None

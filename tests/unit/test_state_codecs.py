@@ -52,3 +52,10 @@ def test_a_loaded_chain_encodes_to_the_same_bytes() -> None:
     chain = merge_all(TraceChain("B1"), POOL)
     data = state.encode_chain(chain)
     assert state.encode_chain(state.decode_chain(data)) == data
+
+
+def test_a_chain_encoded_again_from_cached_rows_has_the_bytes_of_a_fresh_encoding() -> None:
+    chain = merge_all(TraceChain("B1"), POOL[:3])
+    state.encode_chain(chain)  # rows of these events now cached
+    grown = merge_all(chain, POOL[3:])
+    assert state.encode_chain(grown) == orjson.dumps(_format_1(grown))

@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams import state
-from streams.domain.limits import oversized_field
+from streams.domain.limits import field_problem, oversized_field
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainLimits, ChainProcessor, Incoming
+from streams.processor import _field_problem as processor_field_problem
 from tests.unit.domain_factory import completed, make, received
 
 LIMITS = ChainLimits(max_field_bytes=1_000, max_event_bytes=20_000, max_chain_bytes=30_000)
@@ -176,3 +177,11 @@ def test_oversized_field_names_the_first_text_in_walk_order(
         or _first_problem(payload, "payload", limit)
     )
     assert oversized_field(event, limit) == expected
+
+
+@given(payload=st.dictionaries(_TEXT, _PAYLOAD, max_size=4), limit=st.integers(1, 400))
+def test_the_processors_quick_pass_gives_the_domains_reason(
+    payload: dict[str, object], limit: int
+) -> None:
+    event = replace(completed("B1"), event_id="E1", source_ref="R1", payload=payload)
+    assert processor_field_problem(event, limit) == field_problem(event, limit)

@@ -132,7 +132,8 @@ def _encoded_row(event: Event) -> orjson.Fragment:
     cached = _rows.get(id(event))
     if cached is not None and cached[0] is event:
         return cached[1]
-    row = orjson.Fragment(orjson.dumps(_event_row(event), default=_fallback))
+    # a copy: the bytes orjson returns keep its whole output buffer (4 KiB at least)
+    row = orjson.Fragment(bytes(memoryview(orjson.dumps(_event_row(event), default=_fallback))))
     if len(_rows) >= _ROW_CACHE:
         _rows.clear()
     _rows[id(event)] = (event, row)

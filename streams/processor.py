@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import orjson
+
 from streams import state
 from streams.domain import reconcile
 from streams.domain.alerts import Alert, alerts_between
@@ -40,7 +42,7 @@ from streams.domain.chain import TraceChain, merge_split
 from streams.domain.conflicts import SeqConflict
 from streams.domain.events import Event
 from streams.domain.genealogy import GenealogyMessage, messages_for_change
-from streams.domain.limits import field_problem
+from streams.domain.limits import code_problem, oversized_field
 from streams.domain.reconcile import ReconciliationRules
 from streams.domain.view import ChainView, Derivation, derive, rederive
 from streams.stages import DECODE, LOAD, MERGE, NO_CLOCK, VIEW, StageClock
@@ -277,7 +279,7 @@ class ChainProcessor:
             reason = f"key {key!r} does not match batch_code {event.batch_code!r}"
             result.dead_letters.append(DeadLetter(record, reason))
             return None
-        problem = field_problem(event, limits.max_field_bytes)
+        problem = _field_problem(event, limits.max_field_bytes)
         if problem is not None:
             reason = f"{problem} (worker.max_field_bytes)" if "limit" in problem else problem
             result.dead_letters.append(DeadLetter(record, reason))
@@ -324,6 +326,33 @@ class ChainProcessor:
         was_awaiting = before is not None and before.reconciliation.status == reconcile.PENDING
         if awaiting != was_awaiting or before is None:
             result.pending[view.batch_code] = awaiting
+
+
+def _field_problem(event: Event, max_bytes: int) -> str | None:
+    """:func:`streams.domain.limits.field_problem`, with a quick pass over the payload first.
+
+    orjson writes a NUL as ``\\u0000`` and every other text as at least its UTF-8 bytes, so a
+    payload whose JSON is within ``max_bytes`` and holds no such escape has no text too long nor
+    one with a NUL. Any other payload (or one orjson refuses) takes the domain's own walk, which
+    decides and names the field.
+    """
+    for name in _CODES:
+        found = code_problem(getattr(event, name))
+        if found is not None:
+            return f"field {name} {found}"
+    head = (event.event_id, event.source_ref, event.batch_code, event.plant)
+    if all(type(t) is str and "\x00" not in t and len(t) * 4 <= max_bytes for t in head):
+        try:
+            data = orjson.dumps(event.payload)
+        except TypeError:
+            data = None
+        if data is not None and len(data) <= max_bytes and _NUL_ESCAPE not in data:
+            return None
+    return oversized_field(event, max_bytes)
+
+
+_CODES = ("batch_code", "source_ref")
+_NUL_ESCAPE = b"\\u0000"
 
 
 def _events(items: _Group) -> list[Event]:

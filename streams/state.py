@@ -28,6 +28,11 @@ from streams.domain.genealogy import (
 from tracesync.contracts.native import NativeEnvelope, json_native, to_millis
 
 _FORMAT = 1
+_ROW_CACHE = 32_768
+_rows: dict[int, tuple[Event, orjson.Fragment]] = {}
+"""The encoded row of each event encoded lately, by identity (the entry holds the event, so an
+identity is never reused while cached): a chain is encoded whole at every change, and most of
+its events are the same objects as the last time. Events are immutable."""
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,6 +88,7 @@ def event_from_envelope(envelope: Mapping[str, Any]) -> Event:
 
 
 def _event_row(e: Event) -> list[Any]:
+    payload = e.payload
     return [
         e.event_id,
         e.event_type,
@@ -93,7 +99,7 @@ def _event_row(e: Event) -> list[Any]:
         to_millis(e.occurred_at),
         to_millis(e.recorded_at),
         e.plant,
-        dict(e.payload),
+        payload if type(payload) is dict else dict(payload),
     ]
 
 
@@ -129,9 +135,23 @@ def _fallback(value: Any) -> Any:
 
 
 def encode_chain(chain: TraceChain) -> bytes:
-    rows = [_event_row(chain.records[k]) for k in sorted(chain.records)]
+    records = chain.records
+    rows = [_encoded_row(records[k]) for k in sorted(records)]
     doc = {"f": _FORMAT, "b": chain.batch_code, "v": chain.version, "r": rows}
-    return orjson.dumps(doc, default=_fallback)
+    return orjson.dumps(doc)
+
+
+def _encoded_row(event: Event) -> orjson.Fragment:
+    """``event``'s row as orjson would write it in place, from the cache when it is there."""
+    cached = _rows.get(id(event))
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    # a copy: the bytes orjson returns keep its whole output buffer (4 KiB at least)
+    row = orjson.Fragment(bytes(memoryview(orjson.dumps(_event_row(event), default=_fallback))))
+    if len(_rows) >= _ROW_CACHE:
+        _rows.clear()
+    _rows[id(event)] = (event, row)
+    return row
 
 
 def decode_chain(data: bytes) -> TraceChain:

@@ -21,6 +21,7 @@ from streams.domain.events import Event
 
 _IDENTIFIERS = ("event_id", "source_ref", "batch_code", "plant")
 _CODES = ("batch_code", "source_ref")
+_SCALARS = frozenset({int, float, bool, type(None)})
 _UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
@@ -51,11 +52,41 @@ def code_problem(value: str) -> str | None:
 def oversized_field(event: Event, max_bytes: int) -> str | None:
     """Why one of ``event``'s text values is longer than ``max_bytes`` UTF-8 bytes or holds a
     NUL (None: none is or does)."""
+    max_chars = max_bytes // 4
+    head = (event.event_id, event.source_ref, event.batch_code, event.plant)
+    if _plain(head, max_chars) and _plain(event.payload, max_chars):
+        return None
     for name in _IDENTIFIERS:
         found = _oversized(getattr(event, name), name, max_bytes)
         if found is not None:
             return found
     return _oversized(event.payload, "payload", max_bytes)
+
+
+def _plain(value: Any, max_chars: int) -> bool:
+    """Whether no text in ``value`` holds a NUL or more than ``max_chars`` code points.
+
+    The lean first pass over every event (no paths built): a value it doubts is walked again by
+    :func:`_oversized`, which decides, in UTF-8 bytes, and names the field.
+    """
+    if type(value) is dict:
+        items: Any = value.values()
+    elif isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    elif isinstance(value, str):
+        return "\x00" not in value and len(value) <= max_chars
+    else:
+        return True
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or len(item) > max_chars:
+                return False
+        elif kind not in _SCALARS and not _plain(item, max_chars):
+            return False
+    return True
 
 
 def _oversized(value: Any, path: str, max_bytes: int) -> str | None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from streams import state
-from streams.domain.limits import oversized_field
+from streams.domain.limits import field_problem, oversized_field
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainLimits, ChainProcessor, Incoming
+from streams.processor import _field_problem as processor_field_problem
 from tests.unit.domain_factory import completed, make, received
 
 LIMITS = ChainLimits(max_field_bytes=1_000, max_event_bytes=20_000, max_chain_bytes=30_000)
@@ -135,3 +139,49 @@ def test_nul_and_unreadable_codes_are_dead_lettered_by_the_worker_too() -> None:
     reasons = [d.reason for d in result.dead_letters]
     assert [any(r.startswith(want) for r in reasons) for want in cases] == [True] * 4
     assert result.chains == {}
+
+
+_TEXT = st.text(alphabet=st.sampled_from(["a", "é", "€", "𝄞", "\x00"]), max_size=40)
+_PAYLOAD = st.recursive(
+    st.none() | st.integers() | st.booleans() | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _first_problem(value: object, path: str, limit: int) -> str | None:
+    """The reference: every text value in walk order, with its path."""
+    if isinstance(value, str):
+        size = len(value.encode("utf-8"))
+        if "\x00" in value:
+            return f"field {path} contains a NUL character (U+0000)"
+        return f"field {path} of {size} bytes exceeds the limit of {limit} bytes" * (size > limit)
+    children: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        children = [(f"{path}.{k}", v) for k, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    return next((p for p in (_first_problem(v, q, limit) for q, v in children) if p), None)
+
+
+@given(payload=st.dictionaries(_TEXT, _PAYLOAD, max_size=4), plant=_TEXT, limit=st.integers(1, 120))
+def test_oversized_field_names_the_first_text_in_walk_order(
+    payload: dict[str, object], plant: str, limit: int
+) -> None:
+    # short head values, so the lean first pass decides too (a 36-character id exceeds it)
+    event = replace(completed("B1"), event_id="E1", source_ref="R1", payload=payload, plant=plant)
+    head = {"event_id": event.event_id, "source_ref": event.source_ref, "batch_code": "B1"}
+    expected = (
+        next((p for p in (_first_problem(v, k, limit) for k, v in head.items()) if p), None)
+        or _first_problem(plant, "plant", limit)
+        or _first_problem(payload, "payload", limit)
+    )
+    assert oversized_field(event, limit) == expected
+
+
+@given(payload=st.dictionaries(_TEXT, _PAYLOAD, max_size=4), limit=st.integers(1, 400))
+def test_the_processors_quick_pass_gives_the_domains_reason(
+    payload: dict[str, object], limit: int
+) -> None:
+    event = replace(completed("B1"), event_id="E1", source_ref="R1", payload=payload)
+    assert processor_field_problem(event, limit) == field_problem(event, limit)

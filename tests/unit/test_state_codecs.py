@@ -67,3 +67,10 @@ def test_stored_times_come_back_exactly_in_every_year(millis: int) -> None:
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
     assert state.from_millis(millis) == moment
     assert state.to_millis(state.from_millis(millis)) == millis
+
+
+def test_a_chain_encoded_again_from_cached_rows_has_the_bytes_of_a_fresh_encoding() -> None:
+    chain = merge_all(TraceChain("B1"), POOL[:3])
+    state.encode_chain(chain)  # rows of these events now cached
+    grown = merge_all(chain, POOL[3:])
+    assert state.encode_chain(grown) == orjson.dumps(_format_1(grown))

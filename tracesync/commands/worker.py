@@ -58,11 +58,14 @@ def worker(
         ctx.find_root().obj = settings
         return
     from streams.bootstrap import build_worker
+    from streams.collector import tune_collector
 
     settings, obs = observing(settings, "worker", metrics_port, log_format, startup_timeout)
     try:
         obs.serve()
-        build_worker(settings, loglevel, obs).run()
+        stream_worker = build_worker(settings, loglevel, obs)
+        tune_collector()
+        stream_worker.run()
     except TracesyncError as exc:
         raise command_error(exc) from exc
     finally:

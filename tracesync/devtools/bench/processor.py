@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import io
 import json
 import pstats
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams import state
+from streams.collector import tuned_collector
 from streams.domain.chain import TraceChain
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming, StepResult
@@ -144,9 +144,9 @@ def _per_event(seconds: float, events: int) -> float:
 
 def _one_run(records: Sequence[Incoming], buffer: int) -> tuple[StageClock, _Outputs, float, float]:
     clock = StageClock()
-    gc.collect()
-    wall, cpu = time.perf_counter(), time.thread_time()
-    outputs = run_processor(records, buffer, clock)
+    with tuned_collector():  # as in the worker process
+        wall, cpu = time.perf_counter(), time.thread_time()
+        outputs = run_processor(records, buffer, clock)
     return clock, outputs, time.thread_time() - cpu, time.perf_counter() - wall
 
 

@@ -284,21 +284,26 @@ class FaustEngine:
             started = time.perf_counter()
             record = _incoming(event)
             result = self.lineage.process([record])
-            for code, node in result.nodes.items():
-                self.lots[code.encode()] = state.encode_node(node)
             letters = [self.io.dead_letter(letter) for letter in result.dead_letters]
             derived = [self.io.derived(child_event) for child_event in result.derived]
-            for output in letters:
-                await self._send_now(self._dlq, output)
-            for output in derived:
-                await self._send_now(self._derived, output)
+            # Outputs delivered before the nodes reach the table's changelog: a worker killed in
+            # between re-reads the record and, its node unchanged, derives the holds again (one
+            # record each, deterministic ids). The other order lost them: the node recovered
+            # with the hold, nothing changed, nothing derived.
+            delivered = [await self._send_now(self._dlq, output) for output in letters]
+            delivered += [await self._send_now(self._derived, output) for output in derived]
+            for pending in delivered:
+                await pending
+            for code, node in result.nodes.items():
+                self.lots[code.encode()] = state.encode_node(node)
             if self.probe is not None:
                 oldest = event.message.timestamp * 1000
                 outputs = [*letters, *derived]
                 self.probe.buffer("streams.genealogy", [record], oldest, started, outputs)
 
-    async def _send_now(self, topic: faust.TopicT, output: Output) -> None:
-        await topic.send(key=output.key, value=output.value, headers=output.headers)
+    async def _send_now(self, topic: faust.TopicT, output: Output) -> Awaitable[Any]:
+        """Hand ``output`` to the producer; the returned awaitable resolves on the broker's ack."""
+        return await topic.send(key=output.key, value=output.value, headers=output.headers)
 
     # -- reconciliation deadlines ---------------------------------------------------------
     async def _send_due(self) -> None:

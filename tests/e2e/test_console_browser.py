@@ -21,6 +21,7 @@ import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -178,7 +179,7 @@ def test_the_assessment_form_names_bad_fields_then_assesses(
     _log_in(browser, console_url, "dev-viewer-key")
     browser.find_element(By.LINK_TEXT, "assess").click()
     _fill(browser, {**PLANT, "flows[0].to": "wsm"})
-    browser.find_element(By.ID, "assess").click()
+    _submit(browser, "assess")
 
     problems = browser.find_elements(By.CSS_SELECTOR, ".field-problem")
     assert {p.get_attribute("data-field") for p in problems} == {
@@ -188,7 +189,7 @@ def test_the_assessment_form_names_bad_fields_then_assesses(
     assert "2 problems" in browser.find_element(By.ID, "problems").text
     _tick(browser, "systems[1].file_export.formats", "csv")
     _fill(browser, {"flows[0].to": "wms"})
-    browser.find_element(By.ID, "assess").click()
+    _submit(browser, "assess")
 
     steps = browser.find_element(By.ID, "steps").text
     assert all(f"Step {n}:" in steps for n in range(1, 6))
@@ -197,6 +198,13 @@ def test_the_assessment_form_names_bad_fields_then_assesses(
     assert "batch-to-wms: mes → wms (production_reporting); need 30 s" in flows
     assert browser.find_elements(By.ID, "sheet-xlsx") and browser.find_elements(By.ID, "config-zip")
     browser.save_screenshot(str(ARTIFACTS / "assessment.png"))
+
+
+def _submit(browser: webdriver.Chrome, button_id: str) -> None:
+    """Click a form's submit button and wait until the answer page has replaced the form."""
+    button = browser.find_element(By.ID, button_id)
+    button.click()
+    WebDriverWait(browser, 30).until(staleness_of(button))
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import uvicorn
 from click.testing import CliRunner
 
 from tests.slot import free_port
+from tests.trickle import trickle_is_cut_off
 from tracesync.cli import main
 from tracesync.commands.http_options import _OPTIONS
 from tracesync.http_limits import MAX_HEADER_BYTES, connection_limit, uvicorn_config
@@ -114,20 +115,8 @@ def test_partial_headers_are_answered_408_and_closed(app: EchoApp) -> None:
 
 def test_a_byte_at_a_time_does_not_hold_the_connection(app: EchoApp) -> None:
     with serving(app) as port, connect(port) as sock:
-        sock.settimeout(DEADLINE_S / 5)
-        started, cut_off = time.monotonic(), False
-        for byte in b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"x" * 10_000:
-            if time.monotonic() - started > BOUND_S:
-                break
-            try:
-                sock.send(bytes([byte]))
-                answer = sock.recv(4096)  # the 408, or b"" once closed
-            except TimeoutError:
-                continue
-            except (BrokenPipeError, ConnectionResetError):
-                answer = b""
-            cut_off = answer == b"" or answer.startswith(b"HTTP/1.1 408 ")
-            break
+        request = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"x" * 10_000
+        cut_off = trickle_is_cut_off(sock, request, DEADLINE_S / 5, BOUND_S)
         assert cut_off, "the trickling client was never cut off"
 
 

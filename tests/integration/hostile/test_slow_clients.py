@@ -18,7 +18,6 @@ import resource
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.integration.test_worker_pipeline import Plant, publish
 from tests.rest_samples import mes_event
 from tests.slot import free_port
 from tests.topic_reader import TopicReader
+from tests.trickle import trickle_is_cut_off
 from tracesync import bootstrap
 from tracesync.devtools.supervise import TRACESYNC, settings_env, wait_for
 
@@ -154,21 +154,8 @@ def test_partial_headers_are_408_and_closed(server: Server) -> None:
 
 def test_a_byte_at_a_time_is_cut_off(server: Server) -> None:
     request = b"GET " + server.probe.encode() + b" HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"x" * 999
-    started, cut_off = time.monotonic(), False
     with _connect(server) as sock:
-        sock.settimeout(DEADLINE_S / 4)
-        for byte in request:
-            if time.monotonic() - started > BOUND_S:
-                break
-            try:
-                sock.send(bytes([byte]))
-                answer = sock.recv(4096)  # the 408, or b"" once closed
-            except TimeoutError:
-                continue
-            except (BrokenPipeError, ConnectionResetError):
-                answer = b""
-            cut_off = answer == b"" or answer.startswith(b"HTTP/1.1 408 ")
-            break
+        cut_off = trickle_is_cut_off(sock, request, DEADLINE_S / 4, BOUND_S)
     assert cut_off, "a client trickling its headers a byte at a time was never cut off"
 
 

@@ -245,7 +245,18 @@ class GroupOffsets:
     ) -> dict[tuple[str, int], int]:
         millis = int(when.timestamp() * 1000)
         asked = [TopicPartition(tp.topic, tp.partition, millis) for tp in partitions]
-        found = self._probe.offsets_for_times(asked, timeout=_TIMEOUT_S)
+        try:
+            found = self._probe.offsets_for_times(asked, timeout=_TIMEOUT_S)
+        except KafkaException as exc:
+            at = when.isoformat()
+            raise InfrastructureError(f"cannot look up offsets at {at}: {exc}") from exc
+        failed = [tp for tp in found if tp.error is not None]
+        if failed:
+            tp = failed[0]
+            raise InfrastructureError(
+                f"cannot look up the offset at {when.isoformat()} on "
+                f"{tp.topic}[{tp.partition}]: {tp.error}"
+            )
         return {(tp.topic, tp.partition): tp.offset for tp in found}
 
 

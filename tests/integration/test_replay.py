@@ -31,6 +31,7 @@ from tests.integration.test_store_sink import (
 from tests.integration.test_targets_http import example_config
 from tracesync import bootstrap
 from tracesync.cli import main
+from tracesync.kafka_clients import producer_config
 from tracesync.settings import Settings
 from tracesync.topics import TopicCatalog
 
@@ -66,14 +67,15 @@ def replay_settings(kafka_broker: KafkaBroker, tmp_path: Path) -> tuple[Settings
 def publish_two_hours(settings: Settings, codes: list[str]) -> None:
     """Versions 1-2 of every chain an hour before versions 3-4 (record timestamps)."""
     topic = TopicCatalog.from_settings(settings).topic("trace.chain").name
-    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap_servers})
+    # idempotent, like every producer of ours: a retried batch never lands after a later one
+    producer = Producer(producer_config(settings.kafka, settings.producer))
     for hour, versions in ((0, (1, 2)), (1, (3, 4))):
         millis = int((T0 + timedelta(hours=hour)).timestamp() * 1000)
         for version in versions:
             for code in codes:
                 value = CHAINS.encode(versioned(code, version))
                 producer.produce(topic, key=code.encode(), value=value, timestamp=millis)
-    assert producer.flush(30) == 0
+        assert producer.flush(30) == 0
 
 
 def _replay(env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -29,6 +29,7 @@ from tests.integration.test_store_sink import (
     versioned,
 )
 from tracesync.cli import main
+from tracesync.kafka_clients import producer_config
 from tracesync.topics import TopicCatalog
 
 pytestmark = pytest.mark.integration
@@ -61,7 +62,7 @@ def test_rebuild_restores_a_deleted_store_while_the_sink_runs(
         engine.dispose()
         assert store_state(store_url) == {}
 
-        producer = Producer({"bootstrap.servers": bootstrap})
+        producer = Producer(producer_config(settings.kafka, settings.producer))
         for code in codes[:10]:  # newer versions arrive while the store is being rebuilt
             producer.produce(
                 chain_topic, key=code.encode(), value=CHAINS.encode(versioned(code, 5))

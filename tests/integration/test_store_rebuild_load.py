@@ -18,7 +18,8 @@ from ops.rebuild_store import rebuild_store
 from sinks.store.database import open_store
 from tests.fixtures.kafka import KafkaBroker
 from tests.integration.test_store_sink import CHAINS, store_state, versioned
-from tracesync.settings import KafkaSettings
+from tracesync.kafka_clients import producer_config
+from tracesync.settings import KafkaSettings, ProducerSettings
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +35,9 @@ def test_the_build_keeps_every_batch_newest_version(
     heads_first: bool,
 ) -> None:
     topic = unique_topic("chain", partitions=2)
-    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    # idempotent: a retried batch never lands after a later one (the versions stay in order)
+    kafka = KafkaSettings(bootstrap_servers=kafka_broker.bootstrap_servers)
+    producer = Producer(producer_config(kafka, ProducerSettings()))
     for code, version in ORDER:
         producer.produce(topic, key=code.encode(), value=CHAINS.encode(versioned(code, version)))
     producer.produce(topic, key=b"C", value=b"not avro")

@@ -64,8 +64,23 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "Body or encoded event larger than the limit, or too many events; a "
         "retry cannot succeed.",
     },
+    408: {
+        "model": ErrorBody,
+        "description": "The request's headers or body did not arrive within the server's "
+        "deadline (`ingest.http.header_timeout_s` / `body_timeout_s`); nothing was published "
+        "and the connection is closed.",
+    },
     422: {"model": ErrorBody, "description": "The event breaks the Avro schema; each field named."},
-    503: {"model": ErrorBody, "description": "The broker did not acknowledge; safe to retry."},
+    431: {
+        "model": ErrorBody,
+        "description": "The request's headers are larger than the server accepts.",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "The broker did not acknowledge; safe to retry. Also, with `Retry-After` "
+        "and the connection closed, while the server holds its connection limit "
+        "(`ingest.http.max_connections`).",
+    },
 }
 """The error answers every ingest endpoint documents."""
 
@@ -82,6 +97,10 @@ BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "No event of the batch was valid (an `ErrorBody` instead when the body is "
         "not a batch at all: not an array, or empty).",
     },
-    503: {"model": BatchResult, "description": "No event was acknowledged by the broker."},
+    503: {
+        "model": BatchResult,
+        "description": "No event was acknowledged by the broker (an `ErrorBody` with "
+        "`Retry-After` while the server holds its connection limit).",
+    },
 }
 """The answers of the batch endpoint (a :class:`BatchResult` where events were judged)."""

@@ -329,7 +329,8 @@ def test_openapi_documents_endpoints_key_header_and_errors(client: TestClient) -
     doc = client.get("/openapi.json").json()
     one = doc["paths"]["/v1/{system}/events"]["post"]
     batch = doc["paths"]["/v1/{system}/events/batch"]["post"]
-    assert {"202", "401", "403", "413", "422"} <= set(one["responses"])
+    assert {"202", "401", "403", "408", "413", "422", "431", "503"} <= set(one["responses"])
+    assert "connection limit" in one["responses"]["503"]["description"]
     assert "at least one" in batch["responses"]["202"]["description"].lower()
     assert "recorded_at" in one["requestBody"]["description"]
     schemes = doc["components"]["securitySchemes"]

@@ -103,10 +103,10 @@ def stock_of(conn: Connection, batch: str) -> list[dict[str, Any]]:
 
 
 def batch_trace(conn: Connection, code: str) -> BatchTrace:
-    """The full chain of one stored batch or lot; raises :class:`UnknownCodeError`."""
-    found = conn.execute(select(s.batches.c.batch_code).where(s.batches.c.batch_code == code))
-    if found.first() is None:
-        raise UnknownCodeError(f"batch {code!r} is not in the trace store")
+    """The full chain of one stored batch or lot; raises :class:`UnknownCodeError`.
+
+    A code that is no stored batch yields no trace of its own batch (the trace resolves it first):
+    no lookup of its own before the trace."""
     report = trace(conn, code)
     one = next((t for t in (report.traces if report else ()) if t.batch.batch_code == code), None)
     if one is None:

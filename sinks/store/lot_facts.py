@@ -2,9 +2,9 @@
 batch asked about: supplier and supplier lot (raw materials), inspections with their verdict and
 failed characteristics, and holds (own and inherited) with their origin.
 
-Everything is derived from what the store already keeps: the ``batches`` row, its stored chain's
-ERP material receipt, and the ``inspections`` and ``holds`` child tables, read for all lots of a
-trace in two statements.
+Everything is derived from what the store already keeps: the ``batches`` row (the supplier columns
+hold the ERP material receipt's supplier and supplier lot), and the ``inspections`` and ``holds``
+child tables, read for all lots of a trace in two statements.
 """
 
 from __future__ import annotations
@@ -60,14 +60,15 @@ def lot_facts(conn: Connection, codes: Sequence[str]) -> dict[str, LotFacts]:
     """The facts of each stored lot among ``codes``, by code."""
     children: dict[str, dict[str, list[dict[str, Any]]]] = {}
     facts: dict[str, LotFacts] = {}
+    dialect = conn.dialect.name
     for chunk in _chunks(list(codes)):
         params = {"codes": list(chunk)}
-        for row in conn.execute(sql.children_statement(sql.LOT_TABLES), params).mappings():
+        for row in conn.execute(sql.children_statement(dialect, sql.LOT_TABLES), params).mappings():
             tag = row["tag"]
             item = aware_item({name: row[label] for label, name in _SHOWN[tag]})
             own = children.setdefault(row["owner"], {})
             own.setdefault(sql.LOT_TABLES[tag], []).append(item)
-        for row in conn.execute(sql.lot_facts_statement(), params).mappings():
+        for row in conn.execute(sql.lot_facts_statement(dialect), params).mappings():
             own = children.get(row["batch_code"], {})
             facts[row["batch_code"]] = LotFacts(
                 code=row["batch_code"],

@@ -203,15 +203,15 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
         return {}
     codes = list(codes)
     children: dict[str, dict[str, list[dict[str, Any]]]] = {c: {} for c in codes}
-    for row in _rows_for(conn, sql.children_statement(), codes):
+    dialect = conn.dialect.name
+    for row in _rows_for(conn, sql.children_statement(dialect), codes):
         tag = row["tag"]
         item = aware_item({name: row[label] for label, name in _SHOWN[tag]})
         children[row["owner"]].setdefault(sql.DETAIL_TABLES[tag], []).append(item)
     details: dict[str, BatchDetail] = {}
-    for row in _rows_for(conn, sql.owned_rows("batches"), codes):
+    for row in _rows_for(conn, sql.owned_rows("batches", dialect), codes):
         chain = row["chain"] or {}
         production = chain.get("production", {})
-        receipt = chain.get("material_receipt") or {}
         own = children[row["batch_code"]]
         details[row["batch_code"]] = BatchDetail(
             batch_code=row["batch_code"],
@@ -232,8 +232,8 @@ def _details(conn: Connection, codes: Sequence[str]) -> dict[str, BatchDetail]:
             trace_codes=tuple(t["trace_code"] for t in own.get("trace_codes", ())),
             started_at=_when(row["started_at"]),
             completed_at=_when(row["completed_at"]),
-            supplier_id=receipt.get("supplier_id"),
-            supplier_lot=receipt.get("supplier_lot"),
+            supplier_id=row["supplier_id"],
+            supplier_lot=row["supplier_lot"],
             reconciliation=reconciliation_of(chain, row["reconciliation_status"]),
             parameters_out_of_limit=tuple(own.get("parameters_out_of_limit", ())),
             inspections=tuple(own.get("inspections", ())),
@@ -254,9 +254,10 @@ def _walks(
     """Per start code: every edge reachable from it (towards the parents or the children) with
     its level and what the store knows of the lot it reaches; all walks in one statement."""
     walks: dict[str, list[Row[Any]]] = {code: [] for code in starts}
+    statement = sql.walk_statement(upstream, conn.dialect.name)
     for chunk in _chunks(starts):
         params = {"starts": list(chunk), "max_depth": max_depth}
-        for row in conn.execute(sql.walk_statement(upstream), params):
+        for row in conn.execute(statement, params):
             walks[row.root].append(row)
     return walks
 
@@ -338,8 +339,9 @@ def recall(
         rows = _walks(conn, [lot], upstream=False, max_depth=max_depth)[lot]
         downstream = _links(rows)
         affected = sorted({lot} | {link.code for link in downstream})
-        stock = _rows_for(conn, sql.owned_rows("stock"), affected)
-        shipments = _rows_for(conn, sql.shipments_of(), affected)
+        dialect = conn.dialect.name
+        stock = _rows_for(conn, sql.owned_rows("stock", dialect), affected)
+        shipments = _rows_for(conn, sql.shipments_of(dialect), affected)
         detail = _details(conn, [lot]).get(lot)
     elapsed = (time.perf_counter() - started) * 1000
     ship_items = tuple(

@@ -9,17 +9,24 @@ there when it is not: the store sink migrates on start, ``tracesync store migrat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, exc, make_url, text
+from sqlalchemy import Engine, event, exc, make_url, text
 
 from sinks.store.database import create_store_engine
 from sinks.store.writer import StoreUnavailableError
 from tracesync.errors import ConfigurationError
 
-SCHEMA_REVISION = "r0003"
+SCHEMA_REVISION = "r0004"
 """The newest revision in ``sinks/store/migrations/versions`` (a unit test keeps them equal)."""
 
 _HOW_TO_MIGRATE = "start `tracesync sink store` or run `tracesync store migrate`"
+
+PREPARE_THRESHOLD = 0
+"""psycopg prepares every query on the server at its first run on a connection (its default
+waits for five): the trace statements are few and their SQL text is fixed (array parameters,
+:mod:`sinks.store.trace_sql`), so each is parsed and planned once per pooled connection instead of
+on every request (planning the trace's big ``UNION ALL`` cost more than running it)."""
 
 
 class StoreNotReadyError(ConfigurationError):
@@ -32,6 +39,8 @@ def open_for_queries(url: str) -> Engine:
     if missing_file is not None:
         raise StoreNotReadyError(f"no trace store at {missing_file}: {_HOW_TO_MIGRATE}")
     engine = create_store_engine(url)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _prepare_on_server)
     revision = schema_revision(engine)
     if revision != SCHEMA_REVISION:
         engine.dispose()
@@ -41,6 +50,10 @@ def open_for_queries(url: str) -> Engine:
             f"{SCHEMA_REVISION}: {_HOW_TO_MIGRATE}"
         )
     return engine
+
+
+def _prepare_on_server(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.prepare_threshold = PREPARE_THRESHOLD
 
 
 def _missing_sqlite_file(url: str) -> str | None:

@@ -7,20 +7,48 @@ a bare local-looking time; in the dicts too (ISO-8601 with the offset).
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, tzinfo
+import functools
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sinks.store.lot_facts import LotFacts
 from sinks.store.queries import BatchDetail, Link, RecallReport, Reconciliation, TraceReport
-from sinks.store.rows import jsonable
-from tracesync.plant_time import shown, zoned
+from tracesync.plant_time import in_zone, shown
 
 
 def report_dict(report: object, zone: tzinfo = UTC) -> Any:
-    """A trace or recall answer as plain JSON-ready data, its times in ``zone``."""
-    if dataclasses.is_dataclass(report) and not isinstance(report, type):
-        return jsonable(zoned(dataclasses.asdict(report), zone))
-    return jsonable(zoned(report, zone))
+    """A trace or recall answer as plain JSON-ready data, its times in ``zone``: the same as
+    ``jsonable(zoned(dataclasses.asdict(report), zone))`` in one pass (no deep copy of every
+    leaf; the three passes cost more than the queries of a large trace)."""
+    return _plain(report, zone)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+_LEAVES = (str, int, float, type(None))
+
+
+def _plain(value: Any, zone: tzinfo) -> Any:
+    if isinstance(value, _LEAVES):
+        return value
+    if isinstance(value, datetime):
+        return in_zone(value, zone).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, zone) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, zone) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name), zone) for name in _field_names(type(value))}
+    return value
 
 
 def _opt(value: object) -> str:

@@ -88,6 +88,8 @@ def _batch_row(record: Record, stored_at: datetime) -> Row:
         "last_event_at": record["last_event_at"],
         "stored_at": stored_at,
         "chain": chain_json(record),
+        "supplier_id": receipt.get("supplier_id") if receipt else None,
+        "supplier_lot": receipt.get("supplier_lot") if receipt else None,
     }
 
 

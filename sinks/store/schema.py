@@ -76,6 +76,17 @@ def _when(name: str, nullable: bool = True) -> Column[object]:
 
 ChainJson = JSON().with_variant(JSONB(), "postgresql")
 
+LOT_FACT_COLUMNS = (
+    "batch_code",
+    "product_code",
+    "material_code",
+    "on_hold",
+    "reconciliation_status",
+    "supplier_id",
+    "supplier_lot",
+)
+"""The columns of ``ix_batches_lot_facts``: what a trace shows of every lot it meets."""
+
 batches = Table(
     "batches",
     metadata,
@@ -103,11 +114,15 @@ batches = Table(
     _when("last_event_at"),
     _when("stored_at", nullable=False),
     Column("chain", ChainJson, nullable=False),
+    # the ERP material receipt's supplier and supplier lot, kept out of the chain (migration r0004)
+    Column("supplier_id", String),
+    Column("supplier_lot", String),
     Index("ix_batches_product_code", "product_code"),
     Index("ix_batches_order_id", "order_id"),
     Index("ix_batches_on_hold", "on_hold"),
-    # a genealogy walk's lookup of each lot met, answered from the index alone (migration r0002)
-    Index("ix_batches_code_facts", "batch_code", "product_code", "material_code", "on_hold"),
+    # what a genealogy walk and a trace's lot facts read of each lot met, answered from the index
+    # alone (migrations r0002, r0004)
+    Index("ix_batches_lot_facts", *LOT_FACT_COLUMNS),
 )
 
 genealogy_edges = Table(

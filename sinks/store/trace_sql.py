@@ -1,8 +1,11 @@
 """The statements of the trace queries, built once with bound parameters (SQLAlchemy Core).
 
 Building a Core statement costs more Python than running it on an indexed store, so each one is
-made on first use and reused: every call only binds its codes. All of them run on SQLite and
-PostgreSQL and use an index:
+made on first use (per dialect) and reused: every call only binds its codes. All of them run on
+SQLite and PostgreSQL and use an index. A list of codes is one array parameter on PostgreSQL
+(``= ANY(%(codes)s)``), so a statement's SQL text is the same whatever the number of codes and
+psycopg prepares it on the server once per connection (:mod:`sinks.store.readonly`): no planning
+of the big ``UNION ALL`` per request. SQLite gets an expanding ``IN``:
 
 - :func:`resolve_statement`: what a code is, every kind looked up in one ``UNION ALL`` (one round
   trip; each branch on its index, at most 1000 batches per kind) with the kind's rank;
@@ -11,11 +14,11 @@ PostgreSQL and use an index:
   parameters, inspections, holds, shipments, complaints) of ``codes`` in one ``UNION ALL``: each
   table's columns have slots of their own (typed NULL in the other tables' rows), ``tag`` says
   which table a row is from, and the rows come in each table's display order;
-- :func:`lot_facts_statement`: what a trace shows of each upstream lot (supplier and supplier lot
-  read from the stored chain, no column of their own);
+- :func:`lot_facts_statement`: what a trace shows of each upstream lot, supplier and supplier lot
+  included (columns of their own since r0004), from ``ix_batches_lot_facts`` alone;
 - :func:`walk_statement`: the genealogy walks up or down from ``starts`` at once (a recursive
   CTE bounded by ``max_depth``, each row tagged with its ``root``), joined with what the store
-  knows of each lot met (``ix_batches_code_facts``, an index-only lookup on PostgreSQL).
+  knows of each lot met (``ix_batches_lot_facts``, an index-only lookup on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ import functools
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
+    ARRAY,
+    ColumnElement,
     CompoundSelect,
     Integer,
     Select,
     String,
+    any_,
     bindparam,
     cast,
     literal,
@@ -56,6 +61,14 @@ _ORDER = {
 }
 
 
+def among(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the bound list ``name``: ``= ANY(array)`` on PostgreSQL (one SQL text
+    for any number of codes), an expanding ``IN`` elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(String)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 @functools.cache
 def resolve_statement() -> CompoundSelect[Any]:
     """Rows ``(code, rank)``: the batches the bound ``code`` stands for, per kind (its rank in
@@ -77,10 +90,10 @@ def resolve_statement() -> CompoundSelect[Any]:
 
 
 @functools.cache
-def owned_rows(table_name: str) -> Select[Any]:
+def owned_rows(table_name: str, dialect: str) -> Select[Any]:
     """Every row of ``table_name`` owned by the bound list ``codes``, in its display order."""
     table = s.metadata.tables[table_name]
-    query = select(table).where(table.c.batch_code.in_(bindparam("codes", expanding=True)))
+    query = select(table).where(among(table.c.batch_code, "codes", dialect))
     return query.order_by(*(table.c[o] for o in _ORDER[table_name]))
 
 
@@ -114,10 +127,11 @@ def _slots(tables: tuple[str, ...]) -> list[tuple[str, Any]]:
 
 
 @functools.cache
-def children_statement(tables: tuple[str, ...] = DETAIL_TABLES) -> CompoundSelect[Any]:
+def children_statement(
+    dialect: str, tables: tuple[str, ...] = DETAIL_TABLES
+) -> CompoundSelect[Any]:
     """Rows ``(tag, owner, <slot>...)`` of each of ``tables`` for the bound list ``codes``;
     ``tag`` is the table's index in ``tables``."""
-    codes: BindParameter[list[str]] = bindparam("codes", expanding=True)
     slots = _slots(tables)
     branches = []
     for tag, name in enumerate(tables):
@@ -126,43 +140,34 @@ def children_statement(tables: tuple[str, ...] = DETAIL_TABLES) -> CompoundSelec
         for other, column in slots:
             value = table.c[column.name] if other == name else cast(null(), column.type)
             columns.append(value.label(slot(other, column.name)))
-        branches.append(select(*columns).where(table.c.batch_code.in_(codes)))
+        branches.append(select(*columns).where(among(table.c.batch_code, "codes", dialect)))
     order = ["tag"] + [slot(name, o) for name in tables for o in _ORDER[name]]
     return union_all(*branches).order_by(*(literal_column(label) for label in order))
 
 
 @functools.cache
-def lot_facts_statement() -> Select[Any]:
+def lot_facts_statement(dialect: str) -> Select[Any]:
     """What a trace shows of each upstream lot in the bound list ``codes``: its product or
-    material, hold state, reconciliation status and, read from the stored chain's ERP material
-    receipt, the supplier and the supplier's own lot number."""
+    material, hold state, reconciliation status and, from its ERP material receipt, the supplier
+    and the supplier's own lot number (the columns of ``ix_batches_lot_facts``)."""
     b = s.batches
-    receipt = ("material_receipt",)
     return (
-        select(
-            b.c.batch_code,
-            b.c.product_code,
-            b.c.material_code,
-            b.c.on_hold,
-            b.c.reconciliation_status,
-            b.c.chain[(*receipt, "supplier_id")].as_string().label("supplier_id"),
-            b.c.chain[(*receipt, "supplier_lot")].as_string().label("supplier_lot"),
-        )
-        .where(b.c.batch_code.in_(bindparam("codes", expanding=True)))
+        select(*(b.c[name] for name in s.LOT_FACT_COLUMNS))
+        .where(among(b.c.batch_code, "codes", dialect))
         .order_by(b.c.batch_code)
     )
 
 
 @functools.cache
-def shipments_of() -> Select[Any]:
+def shipments_of(dialect: str) -> Select[Any]:
     """The shipments of the bound list ``codes``, by delivery."""
     table = s.shipments
-    query = select(table).where(table.c.batch_code.in_(bindparam("codes", expanding=True)))
+    query = select(table).where(among(table.c.batch_code, "codes", dialect))
     return query.order_by(table.c.delivery_id)
 
 
 @functools.cache
-def walk_statement(upstream: bool) -> Select[Any]:
+def walk_statement(upstream: bool, dialect: str) -> Select[Any]:
     """Every edge reachable from each of the bound ``starts`` (its ``root``) with its level
     (below ``max_depth``), with ``product_code``, ``lot_material``, ``on_hold`` and
     ``stored_code`` of the lot it reaches; the walks of several roots never mix."""
@@ -172,7 +177,6 @@ def walk_statement(upstream: bool) -> Select[Any]:
         if upstream
         else (edges.c.parent_lot, edges.c.child_code)
     )
-    starts: BindParameter[list[str]] = bindparam("starts", expanding=True)
     base = select(
         near.label("root"),
         far.label("code"),
@@ -181,7 +185,7 @@ def walk_statement(upstream: bool) -> Select[Any]:
         edges.c.quantity,
         edges.c.uom,
         literal(1, Integer).label("level"),
-    ).where(near.in_(starts))
+    ).where(among(near, "starts", dialect))
     walk = base.cte("walk", recursive=True)
     step_edges = edges.alias("step")
     step_near, step_far = (

@@ -152,7 +152,7 @@ def test_cli_store_migrate(store_url: str) -> None:
     assert result.exit_code == 0, result.output
     engine = create_store_engine(store_url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "r0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "r0004"
     engine.dispose()
 
 

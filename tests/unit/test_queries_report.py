@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sinks.store.lot_facts import LotFacts
@@ -17,7 +18,8 @@ from sinks.store.queries import (
     reconciliation_of,
 )
 from sinks.store.report import recall_text, reconciliation_line, report_dict, trace_text
-from tracesync.plant_time import zone_named
+from sinks.store.rows import jsonable
+from tracesync.plant_time import zone_named, zoned
 
 AT = datetime(2026, 11, 2, 6, 30, tzinfo=UTC)
 MISMATCH = Reconciliation(
@@ -226,3 +228,27 @@ def test_times_are_shown_in_the_plant_zone_with_the_offset() -> None:
     assert (lot["supplier_id"], lot["supplier_lot"]) == ("SUP-9", "S-77")
     assert data["traces"][0]["batch"]["reconciliation"]["wms_delta"] == "-2.000"
     assert report_dict(report)["traces"][0]["batch"]["started_at"].endswith("+00:00")
+
+
+def test_the_json_answer_is_the_answer_with_times_zoned_and_decimals_as_text() -> None:
+    """The one-pass conversion gives what asdict, zoned and jsonable gave one after another."""
+    berlin = zone_named("Europe/Berlin")
+    for report in (_trace_with_upstream_facts(), _recall_with_a_lot()):
+        expected = jsonable(zoned(dataclasses.asdict(report), berlin))
+        assert report_dict(report, berlin) == expected
+    shipped = report_dict(_recall_with_a_lot())["shipments"][0]
+    assert (shipped["ship_date"], shipped["quantity"]) == ("2026-11-03", "30.000")
+
+
+def _recall_with_a_lot() -> RecallReport:
+    shipment = {"batch_code": "FG-1", "quantity": Decimal("30.000"), "ship_date": date(2026, 11, 3)}
+    return RecallReport(
+        lot="RM-1",
+        lot_detail=_detail("RM-1"),
+        downstream=LINKS,
+        stock=({"batch_code": "FG-1", "location": "WH-A", "quantity": Decimal("40.000")},),
+        shipments=(shipment,),
+        customers=("CUST-A",),
+        deliveries=("DLV-1",),
+        depth_limited=False,
+    )

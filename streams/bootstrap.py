@@ -8,11 +8,12 @@ only when chosen.
 
 from __future__ import annotations
 
+from streams.domain.events import Event
 from streams.engines.base import Engine, WorkerCodecs, WorkerTopics
 from streams.observe import WorkerProbe
 from streams.processor import Incoming
 from tracesync.bootstrap import admin, catalog, ensure_topics, envelope_serde, record_serde
-from tracesync.errors import ConfigurationError
+from tracesync.errors import ConfigurationError, SerializationError
 from tracesync.observability.runtime import Observability
 from tracesync.settings import Settings
 from tracesync.startup import messaging, wait_for_dependencies
@@ -104,11 +105,17 @@ def faust_changelog_catalog(settings: Settings) -> TopicCatalog:
 def worker_codecs(settings: Settings, topics: WorkerTopics) -> WorkerCodecs:
     envelopes = envelope_serde(settings)
 
-    def decode_envelope(record: Incoming) -> dict[str, object]:
-        return envelopes.decode(record.value or b"", record.origin, native=True)
+    def decode_event(record: Incoming) -> Event:
+        # the origin only for a failure: building it for every record costs more than it seems
+        try:
+            return envelopes.decode_as(record.value or b"", Event)
+        except SerializationError as exc:
+            raise SerializationError(
+                exc.reason, field=exc.field, batch_code=exc.batch_code, origin=record.origin
+            ) from exc
 
     return WorkerCodecs(
-        decode_envelope=decode_envelope,
+        decode_event=decode_event,
         encode_chain=record_serde(settings, "TraceChain", topics.chain).encode,
         encode_alert=record_serde(settings, "Alert", topics.alerts).encode,
     )

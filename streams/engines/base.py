@@ -64,7 +64,8 @@ class WorkerTopics:
 class WorkerCodecs:
     """How source envelopes are decoded and chain/alert records encoded on the wire."""
 
-    decode_envelope: Callable[[Incoming], dict[str, Any]]
+    decode_event: Callable[[Incoming], Event]
+    """A source record's Envelope as a domain event (JSON-native payload)."""
     encode_chain: RecordEncoder
     encode_alert: RecordEncoder
 
@@ -121,7 +122,7 @@ class RecordIO:
         """A domain event from a source envelope or a derived event (the processor's decoder)."""
         if record.topic == self.topics.derived:
             return state.decode_event(record.value or b"")
-        return state.event_from_envelope(self.codecs.decode_envelope(record))
+        return self.codecs.decode_event(record)
 
     def outputs(self, result: StepResult) -> list[Output]:
         """Chains, alerts, genealogy messages and dead letters of one processed buffer."""

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams import state
+from streams.domain.events import Event
 from tests.unit.test_serde import ORIGIN, FakeRegistry
 from tests.unit.test_serde_samples import PAYLOADS, envelope
 from tracesync.contracts.native import (
@@ -58,6 +59,17 @@ def test_both_paths_give_the_same_domain_event(serde: EnvelopeSerde, event_type:
     native = state.event_from_envelope(serde.decode(data, ORIGIN, native=True))
     assert native == plain
     assert state.encode_event(native) == state.encode_event(plain)
+    direct = serde.decode_as(data, Event, ORIGIN)
+    assert direct == native
+    assert state.encode_event(direct) == state.encode_event(plain)
+
+
+def test_decode_as_refuses_what_decode_refuses(serde: EnvelopeSerde) -> None:
+    data = serde.encode(envelope(sorted(PAYLOADS)[0]))
+    with pytest.raises(SerializationError, match="bytes left after the Envelope"):
+        serde.decode_as(data + b"\x00", Event, ORIGIN)
+    with pytest.raises(SerializationError):
+        serde.decode_as(data[:-3], Event, ORIGIN)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,9 @@ fastavro's reader walks the schema for every value and reads through a file obje
 time; for a small record like the Envelope that walk costs more than the data.
 :func:`compile_reader` turns a fastavro-parsed schema (named types by full name) into
 straight-line Python source once: one function per named record, fields read by slicing and
-integer operations, unions dispatched by index. The schema is the project's own, never data. A
+integer operations, unions dispatched by index (with ``make``, the top record's field values go
+to ``make`` positionally, in schema order, instead of into a dict: a caller builds its own
+object without the dict in between). The schema is the project's own, never data. A
 logical type is converted by the function ``logical`` gives for ``<type>-<logicalType>`` (the key
 fastavro uses), called as ``fn(value, type_schema, None)``; a logical type without one reads as
 its base type, as in fastavro.
@@ -64,9 +66,12 @@ _RUNTIME: dict[str, Any] = {
 class _Compiler(SourceCompiler):
     """Emits the source of the reader functions of one schema."""
 
-    def __init__(self, logical: Mapping[str, LogicalReader]) -> None:
+    def __init__(
+        self, logical: Mapping[str, LogicalReader], make: Callable[..., Any] | None
+    ) -> None:
         super().__init__(_RUNTIME)
         self._logical = logical
+        self._make = make
 
     def function(self, schema: JsonSchema) -> str:
         """A function ``(data, pos) -> (value, pos)`` reading ``schema``; returns its name."""
@@ -84,15 +89,22 @@ class _Compiler(SourceCompiler):
         fullname = schema["name"]
         if fullname in self._records:
             return self._records[fullname]
+        top = not self._records  # the schema's own record: built by ``make`` when there is one
         name = self._records[fullname] = self._name("_record")
         lines = [f"def {name}(data, pos):", "    size = len(data)"]
         self._functions.append(lines)
-        values = []
+        names, targets = [], []
         for field in schema["fields"]:
             target = self._name("v")
             self._read(field["type"], target, lines, 1)
-            values.append(f"{field['name']!r}: {target}")
-        lines.append(f"    return {{{', '.join(values)}}}, pos")
+            names.append(field["name"])
+            targets.append(target)
+        if top and self._make is not None:
+            make = self._constant(self._make, "_make")
+            lines.append(f"    return {make}({', '.join(targets)}), pos")
+        else:
+            values = ", ".join(f"{n!r}: {t}" for n, t in zip(names, targets, strict=True))
+            lines.append(f"    return {{{values}}}, pos")
         return name
 
     def _read(self, schema: JsonSchema, target: str, lines: list[str], depth: int) -> None:
@@ -214,10 +226,15 @@ class _Compiler(SourceCompiler):
 
 
 def compile_reader(
-    schema: JsonSchema, logical: Mapping[str, LogicalReader] | None = None
+    schema: JsonSchema,
+    logical: Mapping[str, LogicalReader] | None = None,
+    make: Callable[..., Any] | None = None,
 ) -> Reader:
-    """A reader ``(data, pos) -> (value, end)`` of ``schema``'s binary encoding."""
-    compiler = _Compiler(logical or {})
+    """A reader ``(data, pos) -> (value, end)`` of ``schema``'s binary encoding.
+
+    With ``make``, a record schema's value is ``make(*field_values)`` instead of a dict.
+    """
+    compiler = _Compiler(logical or {}, make)
     entry = compiler.function(schema)
     namespace = dict(compiler.constants)
     # the source is generated from the project's own Avro schemas, never from a record

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastavro import schemaless_reader
 from fastavro.read import LOGICAL_READERS
@@ -41,6 +41,7 @@ _DAYS_SHIFT = date(1970, 1, 1).toordinal()
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _PLAIN_DECIMAL_MAX_SCALE = 6  # str(Decimal) switches to exponent notation beyond this scale
 _PAYLOAD = "payload"
+_T = TypeVar("_T")
 _EVENT_ID = "event_id"
 
 
@@ -185,6 +186,39 @@ def _variant(schema: JsonSchema) -> tuple[JsonSchema, Reader]:
         variant = native_variant(schema)
         known = _VARIANTS[id(schema)] = (schema, variant, compile_reader(variant, LOGICAL_READERS))
     return known[1], known[2]
+
+
+_BUILDERS: dict[tuple[int, Any], tuple[JsonSchema, tuple[str, ...], Reader]] = {}
+
+
+def _builder(schema: JsonSchema, make: Callable[..., Any]) -> tuple[tuple[str, ...], Reader]:
+    """The field names of ``schema`` and a reader passing its native values to ``make``."""
+    known = _BUILDERS.get((id(schema), make))
+    if known is None:
+        variant = _variant(schema)[0]
+        reader = compile_reader(variant, LOGICAL_READERS, make)
+        names = tuple(field["name"] for field in variant["fields"])
+        known = _BUILDERS[id(schema), make] = (schema, names, reader)
+    return known[1], known[2]
+
+
+def read_native_as(
+    data: bytes,
+    start: int,
+    writer_schema: JsonSchema | None,
+    reader_schema: JsonSchema,
+    make: Callable[..., _T],
+) -> tuple[_T, int]:
+    """:func:`read_native`, the Envelope's values passed to ``make`` in ``reader_schema``'s order.
+
+    ``make(event_id, event_type, ..., payload)`` builds the caller's own object straight from the
+    bytes (the stream worker's domain event), with no dict in between.
+    """
+    names, read = _builder(reader_schema, make)
+    if writer_schema is None:
+        return read(data, start)
+    record, end = read_native(data, start, writer_schema, reader_schema)
+    return make(*(record[name] for name in names)), end
 
 
 def read_native(

@@ -27,6 +27,7 @@ from typing import Any
 from streams import state
 from streams.collector import tuned_collector
 from streams.domain.chain import TraceChain
+from streams.domain.events import Event
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming, StepResult
 from streams.records import alert_record, chain_value
@@ -88,12 +89,11 @@ class _Outputs:
         self.clock.lap(ENCODE_ALERTS, started)
 
 
-def source_decoder(serde: EnvelopeSerde) -> Callable[[Incoming], Any]:
+def source_decoder(serde: EnvelopeSerde) -> Callable[[Incoming], Event]:
     """How the worker decodes a source record (``streams.bootstrap``'s codecs and the engine)."""
 
-    def decode(record: Incoming) -> Any:
-        envelope = serde.decode(record.value or b"", record.origin, native=True)
-        return state.event_from_envelope(envelope)
+    def decode(record: Incoming) -> Event:
+        return serde.decode_as(record.value or b"", Event)
 
     return decode
 

@@ -5,12 +5,10 @@
    bulk load (:mod:`sinks.store.bulk_load`: secondary indexes created after the load, plain
    inserts or COPY for batches met the first time, the version guard for those met again). A
    first, cheap read of the records' heads (batch code and version) finds every batch's newest
-   record, so only those are decoded and written. The decoding and row building run in a
-   forked child process (:mod:`ops.rebuild_decode`) while this one reads and writes.
+   record, so only those are decoded and written.
 2. **Keep** the live content for rollback (SQLite: ``VACUUM INTO`` a named file; PostgreSQL: a
    named schema with a copy of every table).
-3. **Switch**: one transaction replaces the live tables' rows with the rebuilt ones (on SQLite
-   with the secondary indexes dropped and created again inside it). A live store
+3. **Switch**: one transaction replaces the live tables' rows with the rebuilt ones. A live store
    sink keeps running: it waits for the transaction's lock (on SQLite it backs off and retries),
    then goes on writing into the same tables. The alerts table is not derived from the chain
    topic and is left as it is.
@@ -25,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,16 +32,19 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, make_url, text
 
 from ops.chain_topic import ChainTopicReader, Decoder, newest_positions
-from ops.rebuild_decode import RowMaker, write_all
 from sinks.store import schema
 from sinks.store.bulk_load import SECONDARY, BulkLoader
 from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
+from sinks.store.rows import ChainRows, chain_rows
 from tracesync.errors import ConfigurationError
 from tracesync.settings import KafkaSettings
 
 Progress = Callable[[int, int, float], None]
 """Called with (records read, records to read, seconds since the start)."""
 
+_CHUNK = 5000
+Write = Callable[[list[ChainRows]], int]
+"""Writes chain rows in one transaction; how many batch rows it wrote."""
 DERIVED_TABLES: tuple[Table, ...] = tuple(
     t for t in schema.metadata.sorted_tables if t.name != schema.alerts.name
 )
@@ -98,6 +100,27 @@ class StoreLocation:
         _execute(self.live_url, f'CREATE SCHEMA IF NOT EXISTS "{name}"')
         url = self.url.update_query_dict({"options": f"-csearch_path={name}"})
         return create_store_engine(url.render_as_string(hide_password=False))
+
+
+def _write_all(write: Write, reader: ChainTopicReader, progress: Progress | None) -> int:
+    """Write what ``reader`` reads, chunk by chunk, in order; one chunk is written (by a thread:
+    the database or SQLite's C code runs without the GIL) while the next is read and decoded."""
+    began = time.monotonic()
+    written = 0
+    pending: Future[int] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writer") as writer:
+        for batch in reader.batches():
+            for start in range(0, len(batch), _CHUNK):
+                stored_at = datetime.now(UTC)
+                rows = [chain_rows(r, stored_at) for r in batch[start : start + _CHUNK]]
+                if pending is not None:
+                    written += pending.result()
+                pending = writer.submit(write, rows)
+            if progress is not None:
+                progress(reader.read, reader.total, time.monotonic() - began)
+        if pending is not None:
+            written += pending.result()
+    return written
 
 
 @contextmanager
@@ -187,7 +210,6 @@ def rebuild_store(
     With ``head`` (a decoder of ``batch_code`` and ``version`` alone), a first read of the topic
     finds every batch's newest record, and only those are decoded and written."""
     location = StoreLocation(live_url, _stamp())
-    maker = RowMaker(decode)  # forked first: before this process opens anything
     live = open_store(live_url)
     rebuilt_name = location.side("rebuild")
     side = location.side_engine(rebuilt_name)
@@ -196,15 +218,14 @@ def rebuild_store(
     try:
         migrate(side)
         source = ChainSource(kafka, topic, decode, head)
-        result.chains_written, reader = _build(source, TraceStore(side), maker, progress)
+        result.chains_written, reader = _build(source, TraceStore(side), progress)
         result.records_read, result.undecodable = reader.read, reader.undecodable
         result.build_seconds = time.monotonic() - began
         side.dispose()  # SQLite: checkpoint and close the file before it is attached
         result.kept_as = keep_live(live.engine, location)
         switch_in(live.engine, location, rebuilt_name)
-        result.caught_up = _catch_up(source, live, maker, reader.ends)
+        result.caught_up = _catch_up(kafka, topic, decode, live, reader.ends)
     finally:
-        maker.close()
         side.dispose()
         drop_side(location, rebuilt_name)
         live.engine.dispose()
@@ -233,24 +254,26 @@ class ChainSource:
 
 
 def _build(
-    source: ChainSource, side: TraceStore, maker: RowMaker, progress: Progress | None
+    source: ChainSource, side: TraceStore, progress: Progress | None
 ) -> tuple[int, ChainTopicReader]:
     """Bulk-load the topic into the fresh ``side`` store; chains written, and the reader."""
     loader = BulkLoader(side)
     loader.start()
     reader = source.reader()
     try:
-        written = write_all(loader.write, reader, maker, progress)
+        written = _write_all(loader.write, reader, progress)
     finally:
         reader.close()
     loader.finish()
     return written, reader
 
 
-def _catch_up(source: ChainSource, live: TraceStore, maker: RowMaker, ends: dict[int, int]) -> int:
-    reader = ChainTopicReader(source.kafka, source.topic, source.decode, start=ends)
+def _catch_up(
+    kafka: KafkaSettings, topic: str, decode: Decoder, live: TraceStore, ends: dict[int, int]
+) -> int:
+    reader = ChainTopicReader(kafka, topic, decode, start=ends)
     try:
-        return write_all(lambda rows: live.write(rows).written, reader, maker, None)
+        return _write_all(lambda rows: live.write(rows).written, reader, None)
     finally:
         reader.close()
 

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, Table, make_url, text
 
 from ops.chain_topic import ChainTopicReader, Decoder, newest_positions
 from sinks.store import schema
-from sinks.store.bulk_load import SECONDARY, BulkLoader
+from sinks.store.bulk_load import BulkLoader
 from sinks.store.database import TraceStore, create_store_engine, migrate, open_store
 from sinks.store.rows import ChainRows, chain_rows
 from tracesync.errors import ConfigurationError
@@ -140,16 +140,8 @@ def _attached(conn: Connection, location: StoreLocation, source: str) -> Iterato
 
 
 def switch_in(live: Engine, location: StoreLocation, source: str) -> None:
-    """One transaction: every derived table's live rows replaced by ``source``'s.
-
-    On SQLite the secondary indexes of those tables are dropped and created again inside the
-    same transaction (DDL is transactional there, and readers keep their snapshot): one sort per
-    index instead of a B-tree insert per row. PostgreSQL keeps them: dropping one would lock
-    the table against the trace queries until the commit."""
-    reindex = SECONDARY if location.dialect == "sqlite" else ()
+    """One transaction: every derived table's live rows replaced by ``source``'s."""
     with live.connect() as conn, _attached(conn, location, source) as side, conn.begin():
-        for index in reindex:
-            conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
         for table in reversed(DERIVED_TABLES):
             conn.execute(table.delete())
         for table in DERIVED_TABLES:
@@ -157,8 +149,6 @@ def switch_in(live: Engine, location: StoreLocation, source: str) -> None:
             # names from the store's own schema, never from input
             insert = f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM {side}.'  # noqa: S608
             conn.exec_driver_sql(insert + f'"{table.name}"')
-        for index in reindex:
-            index.create(conn)
 
 
 def keep_live(live: Engine, location: StoreLocation) -> str:

@@ -10,8 +10,7 @@ work without effect there. :class:`BulkLoader`:
   met again (an older or newer version later in the topic) goes through the store's own
   version-guarded write, so the newest version wins whatever the order of the records;
 - on SQLite, commits without waiting for the disk (``synchronous=OFF``): the file is switched in
-  only after a completed build, so a crash mid-build loses nothing but the build; and keeps a
-  page cache large enough for the whole build (:data:`BULK_CACHE_KIB`).
+  only after a completed build, so a crash mid-build loses nothing but the build.
 """
 
 from __future__ import annotations
@@ -29,9 +28,6 @@ from sinks.store.rows import ChainRows, latest_per_batch
 
 LOADED: tuple[Table, ...] = (schema.batches, *schema.CHILD_TABLES)
 SECONDARY: tuple[Index, ...] = tuple(i for t in LOADED for i in sorted(t.indexes, key=str))
-BULK_CACHE_KIB = 262_144
-"""SQLite page cache of the build (256 MiB): the primary-key B-trees of a store of hundreds of
-thousands of chains stay in memory, so the load does not slow down as the file grows."""
 
 
 class BulkLoader:
@@ -66,7 +62,6 @@ class BulkLoader:
         with self.store.transaction() as conn:
             if self.sqlite:
                 conn.exec_driver_sql("PRAGMA synchronous=OFF")
-                conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
             self._insert_fresh(conn, fresh)
             written = len(fresh) + (self.store.write_on(conn, again)[0] if again else 0)
         self._seen.update(c.batch_code for c in fresh)

@@ -34,8 +34,6 @@ WriteMethod = Literal["auto", "values", "copy"]
 SQLITE_CACHE_KIB = 65_536
 """Page cache of a store connection (SQLite's default is 2 MiB): the B-trees a write walks stay
 in memory as the file grows, instead of being read again from the OS for every batch."""
-SQLITE_MMAP_BYTES = 256 * 1024 * 1024
-"""Pages read through a memory map rather than a ``read()`` call each (file-backed, shared)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -47,7 +45,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.close()
 
 

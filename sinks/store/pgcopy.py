@@ -94,8 +94,8 @@ class CopyWriter:
             driver.cursor() as cursor,
             cursor.copy(statement) as copy,
         ):
-            for row in rows:
-                copy.write_row(codec.encode(row))
+            for values in codec.encode_all(rows):
+                copy.write_row(values)
 
     def upsert_batches(self, conn: Connection, chains: Sequence[ChainRows]) -> set[str]:
         if not chains:

@@ -56,7 +56,7 @@ def chain_json(record: Record) -> str:
 
 
 def _own(code: str, items: Iterable[Record], **extra: Any) -> list[Row]:
-    return [{"batch_code": code, "seq": n, **dict(item), **extra} for n, item in enumerate(items)]
+    return [{"batch_code": code, "seq": n, **item, **extra} for n, item in enumerate(items)]
 
 
 def _batch_row(record: Record, stored_at: datetime) -> Row:
@@ -128,7 +128,7 @@ def _inspections(code: str, record: Record) -> list[Row]:
 
 def _holds(code: str, record: Record) -> list[Row]:
     unique = {(h["origin_code"], h["hold_id"]): h for h in record["holds"]}
-    return [{"batch_code": code, **dict(h)} for h in unique.values()]
+    return [{"batch_code": code, **h} for h in unique.values()]
 
 
 def _stock(code: str, record: Record) -> list[Row]:

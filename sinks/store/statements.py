@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import itertools
-import operator
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Dialect, Table
+from sqlalchemy import Boolean, Column, Date, DateTime, Dialect, Table
 
 from sinks.store import schema
 from sinks.store.rows import Row
@@ -39,7 +38,18 @@ def _sqlite_datetime(slow: Processor) -> Processor:
 
     def process(value: Any) -> Any:
         if type(value) is datetime:
-            return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return value.isoformat(" ", "microseconds")[:26]  # the zone's "+hh:mm" cut off
+        return None if value is None else slow(value)
+
+    return process
+
+
+def _sqlite_date(slow: Processor) -> Processor:
+    """SQLAlchemy's SQLite DATE text (``YYYY-MM-DD``)."""
+
+    def process(value: Any) -> Any:
+        if type(value) is date:
+            return value.isoformat()
         return None if value is None else slow(value)
 
     return process
@@ -56,14 +66,43 @@ def _sqlite_exact_decimal(slow: Processor) -> Processor:
     return process
 
 
+def _passed_as(kind: type, slow: Processor) -> Processor:
+    """Values of exactly ``kind`` go to the driver as they are (what ``slow`` returns for them)."""
+
+    def process(value: Any) -> Any:
+        return value if type(value) is kind else slow(value)
+
+    return process
+
+
+def _sqlite_boolean(slow: Processor) -> Processor:
+    """SQLAlchemy's SQLite BOOLEAN: 1 or 0."""
+
+    def process(value: Any) -> Any:
+        if type(value) is bool:
+            return int(value)
+        return slow(value)
+
+    return process
+
+
 def fast_processor(column: Column[Any], dialect: Dialect, slow: Processor) -> Processor:
     """``slow``, SQLAlchemy's bind conversion of ``column``, or a faster one giving the same."""
+    kind = column.type
     if dialect.name != "sqlite":
+        if isinstance(kind, schema.ExactDecimal):
+            return _passed_as(Decimal, slow)  # the type's bind is the identity there
+        if isinstance(kind, Boolean) and dialect.supports_native_boolean:
+            return _passed_as(bool, slow)
         return slow
-    if isinstance(column.type, DateTime):
+    if isinstance(kind, DateTime):
         return _sqlite_datetime(slow)
-    if isinstance(column.type, schema.ExactDecimal):
+    if isinstance(kind, Date):
+        return _sqlite_date(slow)
+    if isinstance(kind, schema.ExactDecimal):
         return _sqlite_exact_decimal(slow)
+    if isinstance(kind, Boolean):
+        return _sqlite_boolean(slow)
     return slow
 
 
@@ -74,39 +113,45 @@ def numbered(dialect: Dialect) -> bool:
     return dialect.name == "postgresql"
 
 
+Encoder = Callable[[Sequence[Row]], list[tuple[Any, ...]]]
+
+
+def _compile_encoder(table: Table, dialect: Dialect) -> Encoder:
+    """One list comprehension building every row's tuple: a row costs one tuple display, a
+    dictionary lookup per column and a call per converted column, nothing more."""
+    namespace: dict[str, Any] = {}
+    values = []
+    for index, column in enumerate(table.columns):
+        value = f"row[{column.name!r}]"
+        process = None
+        if column.name not in RAW_COLUMNS:
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            namespace[f"p{index}"] = fast_processor(column, dialect, process)
+            value = f"p{index}({value})"
+        values.append(value)
+    source = f"def encode_all(rows):\n    return [({', '.join(values)},) for row in rows]\n"
+    # the source names the columns of the store's own schema, never anything from a record
+    exec(compile(source, f"<row encoder {table.name}>", "exec"), namespace)  # noqa: S102
+    encoder: Encoder = namespace["encode_all"]
+    return encoder
+
+
 @dataclass(frozen=True)
 class TableCodec:
     """Row dictionaries of one table -> parameter tuples in column order."""
 
     table: Table
     columns: tuple[str, ...]
-    _get: Callable[[Row], tuple[Any, ...]]
-    _convert: tuple[tuple[int, Processor], ...]
+    encode_all: Encoder
 
     @classmethod
     def of(cls, table: Table, dialect: Dialect) -> TableCodec:
         columns = tuple(c.name for c in table.columns)
-        convert = []
-        for index, column in enumerate(table.columns):
-            if column.name in RAW_COLUMNS:
-                continue
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                convert.append((index, fast_processor(column, dialect, process)))
-        getter = operator.itemgetter(*columns)
-        return cls(table, columns, lambda row: tuple(getter(row)), tuple(convert))
+        return cls(table, columns, _compile_encoder(table, dialect))
 
     def encode(self, row: Row) -> tuple[Any, ...]:
-        values = self._get(row)
-        if not self._convert:
-            return values
-        out = list(values)
-        for index, process in self._convert:
-            out[index] = process(out[index])
-        return tuple(out)
-
-    def encode_all(self, rows: Sequence[Row]) -> list[tuple[Any, ...]]:
-        return [self.encode(row) for row in rows]
+        return self.encode_all((row,))[0]
 
 
 def rows_per_statement(dialect: Dialect, width: int) -> int:

@@ -86,9 +86,9 @@ class RecordSerde:
         return out.getvalue()
 
     def decode(self, data: bytes, origin: RecordOrigin | None = None) -> dict[str, Any]:
-        origin = origin or RecordOrigin()
-        header = next((h for h in self._readable if data and data.startswith(h)), None)
+        header = self._header_of(data)
         if header is None:
+            origin = origin or RecordOrigin()
             raise SerializationError(
                 f"not a {self.name} record of this schema version "
                 f"(header {bytes(data[:10]).hex() if data else 'empty'})",
@@ -97,10 +97,22 @@ class RecordSerde:
         try:
             record = self._read(data, len(header))
         except Exception as exc:
-            raise SerializationError(f"cannot decode {self.name}: {exc}", origin=origin) from exc
+            raise SerializationError(
+                f"cannot decode {self.name}: {exc}", origin=origin or RecordOrigin()
+            ) from exc
         if not isinstance(record, dict):
-            raise SerializationError(f"{self.name} did not decode to a record", origin=origin)
+            raise SerializationError(
+                f"{self.name} did not decode to a record", origin=origin or RecordOrigin()
+            )
         return record
+
+    def _header_of(self, data: bytes) -> bytes | None:
+        """The readable header ``data`` starts with (a plain loop: this runs for every record)."""
+        if data:
+            for header in self._readable:
+                if data.startswith(header):
+                    return header
+        return None
 
     def head_reader(self, fields: int) -> Callable[[bytes], dict[str, Any]]:
         """A decoder of the record's first ``fields`` fields only (Avro writes fields in order,

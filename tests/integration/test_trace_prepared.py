@@ -15,7 +15,9 @@ pytestmark = pytest.mark.integration
 
 
 def test_each_trace_statement_is_prepared_once_for_any_number_of_codes(postgres_url: str) -> None:
-    open_store(postgres_url).write([chain_rows(r) for r in plant()])
+    store = open_store(postgres_url)
+    store.write([chain_rows(r) for r in plant()])
+    store.engine.dispose()
     engine = open_for_queries(postgres_url)
     with engine.connect() as conn:
         one = trace(conn, "FG-B1")  # one batch

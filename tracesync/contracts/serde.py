@@ -118,17 +118,8 @@ class EnvelopeSerde:
             else:
                 record, end = self._read(data, start, writer_schema)
         except Exception as exc:
-            detail = str(exc) or "the body ends too early"
-            raise SerializationError(
-                f"cannot decode Avro body: {type(exc).__name__}: {detail}",
-                field=_field_hint(exc),
-                origin=origin,
-            ) from exc
-        if end != len(data):
-            raise SerializationError(
-                f"{len(data) - end} bytes left after the Envelope: wrong writer schema?",
-                origin=origin,
-            )
+            raise _body_error(exc, origin) from exc
+        _check_end(data, end, origin)
         if not isinstance(record, dict):
             raise SerializationError("decoded value is not a record", origin=origin)
         if isinstance(record.get("event_id"), uuid.UUID):
@@ -150,17 +141,8 @@ class EnvelopeSerde:
         try:
             value, end = read_native_as(bytes(data), start, writer_schema, self._schema, make)
         except Exception as exc:
-            detail = str(exc) or "the body ends too early"
-            raise SerializationError(
-                f"cannot decode Avro body: {type(exc).__name__}: {detail}",
-                field=_field_hint(exc),
-                origin=origin,
-            ) from exc
-        if end != len(data):
-            raise SerializationError(
-                f"{len(data) - end} bytes left after the Envelope: wrong writer schema?",
-                origin=origin,
-            )
+            raise _body_error(exc, origin) from exc
+        _check_end(data, end, origin)
         return value
 
     def _writer_schema(self, data: bytes, origin: RecordOrigin) -> tuple[JsonSchema | None, int]:
@@ -255,3 +237,21 @@ def envelope_to_json(envelope: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["EnvelopeSerde", "envelope_from_json", "envelope_to_json"]
+
+
+def _body_error(exc: Exception, origin: RecordOrigin) -> SerializationError:
+    """The error of an Avro body the reader failed on, naming the field where it can."""
+    detail = str(exc) or "the body ends too early"
+    return SerializationError(
+        f"cannot decode Avro body: {type(exc).__name__}: {detail}",
+        field=_field_hint(exc),
+        origin=origin,
+    )
+
+
+def _check_end(data: bytes, end: int, origin: RecordOrigin) -> None:
+    if end != len(data):
+        raise SerializationError(
+            f"{len(data) - end} bytes left after the Envelope: wrong writer schema?",
+            origin=origin,
+        )

@@ -337,6 +337,11 @@ def _faust_app(settings: Settings) -> faust.App:
         web_enabled=False,
         autodiscover=False,
         producer_acks=-1,
+        # chains are published (and their records acked) by a timer that stops before the
+        # consumer does, so waiting at shutdown for every record to be acked can hang until the
+        # supervisor kills the worker; un-acked records are re-read after a restart
+        # (at-least-once, merges are idempotent), and a rebalance publishes first (_on_revoked)
+        stream_wait_empty=False,
     )
 
 

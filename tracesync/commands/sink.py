@@ -61,6 +61,7 @@ def store(
     """Write chains and alerts to the trace store; offsets are committed after the database."""
     from sinks.bootstrap import build_store_sink
     from sinks.topics import SinkTopics
+    from streams.collector import tune_collector
     from tracesync.topics import TopicCatalog
 
     settings, obs = observing(
@@ -78,6 +79,7 @@ def store(
             settings, store_url=store_url, topics=topics, group=group, observability=obs
         )
         click.echo(f"store sink: {topics.chain} + {topics.alerts} -> {runner.writer!r}")
+        tune_collector()
         stats = runner.run(stop_on_signals())
     except TracesyncError as exc:
         raise command_error(exc) from exc

@@ -37,6 +37,7 @@ from sinks.store import schema
 from sinks.store.database import TraceStore, create_store_engine
 from sinks.store.sink import StoreSink
 from sinks.topics import SinkTopics
+from streams.collector import tuned_collector
 from tracesync.bootstrap import record_serde
 from tracesync.devtools.infra import postgres
 from tracesync.devtools.pipeline import LocalPipeline
@@ -177,7 +178,8 @@ def measure_store_sink(
     sink = build_store_sink(
         settings, store_url=store_url, topics=topics, group=f"bench-store-{run}"
     )
-    drained = _drain(sink, published, timeout_s)
+    with tuned_collector():  # as in the sink process
+        drained = _drain(sink, published, timeout_s)
     stats = sink.stats
     engine = create_store_engine(store_url)
     try:

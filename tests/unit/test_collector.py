@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from streams.collector import OLDER_THRESHOLDS, YOUNG_THRESHOLD, tuned_collector
+from tracesync.collector import OLDER_THRESHOLDS, YOUNG_THRESHOLD, tuned_collector
 
 
 def test_the_tuned_collector_applies_the_worker_thresholds_then_restores_them() -> None:

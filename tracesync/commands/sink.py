@@ -61,7 +61,7 @@ def store(
     """Write chains and alerts to the trace store; offsets are committed after the database."""
     from sinks.bootstrap import build_store_sink
     from sinks.topics import SinkTopics
-    from streams.collector import tune_collector
+    from tracesync.collector import tune_collector
     from tracesync.topics import TopicCatalog
 
     settings, obs = observing(

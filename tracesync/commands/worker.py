@@ -58,7 +58,7 @@ def worker(
         ctx.find_root().obj = settings
         return
     from streams.bootstrap import build_worker
-    from streams.collector import tune_collector
+    from tracesync.collector import tune_collector
 
     settings, obs = observing(settings, "worker", metrics_port, log_format, startup_timeout)
     try:

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams import state
-from streams.collector import tuned_collector
 from streams.domain.chain import TraceChain
 from streams.domain.events import Event
 from streams.domain.reconcile import ReconciliationRules
 from streams.processor import ChainProcessor, Incoming, StepResult
 from streams.records import alert_record, chain_value
 from streams.stages import DECODE, LOAD, MERGE, VIEW, StageClock
+from tracesync.collector import tuned_collector
 from tracesync.contracts.record_serde import RecordSerde
 from tracesync.contracts.serde import EnvelopeSerde
 from tracesync.devtools.bench.workload import build_workload, encode_all

@@ -37,8 +37,8 @@ from sinks.store import schema
 from sinks.store.database import TraceStore, create_store_engine
 from sinks.store.sink import StoreSink
 from sinks.topics import SinkTopics
-from streams.collector import tuned_collector
 from tracesync.bootstrap import record_serde
+from tracesync.collector import tuned_collector
 from tracesync.devtools.infra import postgres
 from tracesync.devtools.pipeline import LocalPipeline
 from tracesync.devtools.synthetic import synthetic_records

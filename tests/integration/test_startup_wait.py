@@ -184,6 +184,11 @@ def test_sigterm_while_waiting_exits_cleanly_and_a_zero_timeout_fails_at_once(
     assert "did not answer within 0 s" in failing.log()
 
 
+def worker_ready(worker: Component, port: int) -> bool:
+    assert worker.alive(), worker.log_tail()
+    return get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+
+
 def test_the_worker_waits_for_the_registry_at_start_and_then_builds_the_chains(
     kafka_broker: KafkaBroker,
     schema_registry: RunningRegistry,
@@ -215,6 +220,9 @@ def test_the_worker_waits_for_the_registry_at_start_and_then_builds_the_chains(
     finally:
         registry_infra.start(schema_registry.settings, schema_registry.cache_root)
     try:
+        # publish only once the worker has created its topics and joined its group: a record
+        # sent earlier makes the broker auto-create a 1-partition topic the worker then refuses
+        wait_for(lambda: worker_ready(worker, port), 120, "the worker ready after the wait")
         plant = Plant()
         plant.batch("RAW-9", "500", [])
         plant.batch("FG-9", "50", ["RAW-9"], minute=20)

@@ -93,20 +93,22 @@ def rebuild_command(ctx: click.Context, store_url: str | None, topic: str | None
     """
     from ops.rebuild_store import rebuild_store
     from tracesync.bootstrap import catalog, record_serde
+    from tracesync.collector import tuned_collector
 
     settings = settings_from(ctx)
     chain_topic = topic or catalog(settings).topic("trace.chain").name
     url = store_url or settings.store_url
     try:
         serde = record_serde(settings, "TraceChain", chain_topic)
-        result = rebuild_store(
-            settings.kafka,
-            chain_topic,
-            serde.decode,
-            url,
-            _rebuild_progress,
-            head=serde.head_reader(_CHAIN_HEAD_FIELDS),
-        )
+        with tuned_collector():  # as in the store sink: decoding allocates a dict tree per chain
+            result = rebuild_store(
+                settings.kafka,
+                chain_topic,
+                serde.decode,
+                url,
+                _rebuild_progress,
+                head=serde.head_reader(_CHAIN_HEAD_FIELDS),
+            )
     except TracesyncError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("", err=True)
